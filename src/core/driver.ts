@@ -1,0 +1,38 @@
+/**
+ * What the core needs from a database driver. The core knows no driver; pg/ and
+ * redis/ each implement this.
+ */
+import type { DriverKind } from './events.js';
+
+export interface Driver<C, F> {
+  readonly kind: DriverKind;
+  /** Opens one connection (honouring the connect timeout); rejects on failure. */
+  create(): Promise<C>;
+  /** Closes a connection; resolves once it is closed, never rejects. */
+  destroy(conn: C): Promise<void>;
+  /** Liveness check for a connection idle longer than the validation window. */
+  validate(conn: C): Promise<boolean>;
+  /** Calls `onBroken` once when the connection errors or closes on its own. */
+  watch(conn: C, onBroken: (error: Error | undefined) => void): void;
+  /**
+   * Synchronous check at release: `undefined` when the connection can be reused as
+   * is, else what must be reset (e.g. `'transaction status T'`, `'pending query'`).
+   */
+  dirtyReason(conn: C): string | undefined;
+  /**
+   * Tries to make a dirty connection clean. Resolves the name of the reset done
+   * (e.g. `'rollback'`), or `undefined` when it cannot be reset and must be destroyed.
+   */
+  reset(conn: C, reason: string): Promise<string | undefined>;
+  /** The user-facing client of a lease (a facade that refuses use after release). */
+  wrap(conn: C, lease: LeaseHandle): F;
+}
+
+/** What a facade needs of its lease. */
+export interface LeaseHandle {
+  readonly id: number;
+  readonly released: boolean;
+  release(error?: unknown): void;
+  /** Throws `LeaseReleasedError` for the use `what` (e.g. `'query on'`). */
+  assertUsable(what: string): void;
+}

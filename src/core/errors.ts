@@ -1,0 +1,196 @@
+/**
+ * Every error lifeguard throws extends {@link LifeguardError} and carries a stable
+ * `code`. Match on `code` (or `instanceof`), never on the message.
+ */
+
+const BRAND = Symbol.for('lifeguard.error');
+
+/** The stable codes of lifeguard's errors. */
+export type LifeguardErrorCode =
+  | 'ACQUIRE_TIMEOUT'
+  | 'CIRCUIT_OPEN'
+  | 'POOL_CLOSED'
+  | 'LEASE_RELEASED'
+  | 'CONFIG_INVALID'
+  | 'NESTED_ACQUIRE'
+  | 'LEAK';
+
+interface ErrorOptions {
+  pool?: string | undefined;
+  cause?: unknown;
+}
+
+/**
+ * Root of lifeguard's errors. `instanceof` works across duplicated copies of the
+ * package (the check is a `Symbol.for` brand, not the prototype chain).
+ */
+export abstract class LifeguardError extends Error {
+  /** Stable machine-readable code. */
+  abstract readonly code: LifeguardErrorCode;
+  /** Name of the pool the error concerns, when there is one. */
+  readonly pool: string | undefined;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.pool = options?.pool;
+  }
+
+  /** @internal brand read by `Symbol.hasInstance`. */
+  get [BRAND](): true {
+    return true;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
+    // `this` is the class `instanceof` was asked about: the root matches every
+    // lifeguard error, a subclass only errors of its own name (across copies).
+    if (this === LifeguardError) return true;
+    return (value as { name?: unknown }).name === this.name;
+  }
+}
+
+/** True for any lifeguard error, from any copy of the package. */
+export function isLifeguardError(value: unknown): value is LifeguardError {
+  return typeof value === 'object' && value !== null && BRAND in value;
+}
+
+/** Why an acquire gave up waiting. */
+export type AcquireTimeoutCause = 'pool-full' | 'connect-failing' | 'circuit-open';
+
+/** Counts at the moment an acquire timed out. */
+export interface PoolSnapshot {
+  /** Connections checked out. */
+  readonly active: number;
+  /** Connections open and free. */
+  readonly idle: number;
+  /** Callers waiting, including the one that timed out. */
+  readonly waiting: number;
+  /** The pool's connection budget. */
+  readonly max: number;
+}
+
+/**
+ * No connection became free within the acquire timeout. The message names the pool,
+ * the counts and the longest holders grouped by the line of code that acquired them.
+ */
+export class AcquireTimeoutError extends LifeguardError {
+  readonly code = 'ACQUIRE_TIMEOUT' as const;
+  /** How long the caller waited, in milliseconds. */
+  readonly waitedMs: number;
+  /** Which of the three causes it was. */
+  readonly reason: AcquireTimeoutCause;
+  /** Pool counts when the acquire gave up. */
+  readonly snapshot: PoolSnapshot;
+  /** True when the caller already held a lease of this pool (nested-acquire deadlock). */
+  readonly nested: boolean;
+
+  constructor(
+    message: string,
+    init: {
+      pool: string;
+      waitedMs: number;
+      reason: AcquireTimeoutCause;
+      snapshot: PoolSnapshot;
+      nested: boolean;
+      cause?: unknown;
+    },
+  ) {
+    super(message, { pool: init.pool, cause: init.cause });
+    this.waitedMs = init.waitedMs;
+    this.reason = init.reason;
+    this.snapshot = init.snapshot;
+    this.nested = init.nested;
+  }
+}
+
+/** The pool's circuit breaker is open: the server is considered down. */
+export class CircuitOpenError extends LifeguardError {
+  readonly code = 'CIRCUIT_OPEN' as const;
+  /** Milliseconds until the breaker lets a probe through. */
+  readonly retryAfterMs: number;
+  constructor(message: string, init: { pool: string; retryAfterMs: number; cause?: unknown }) {
+    super(message, { pool: init.pool, cause: init.cause });
+    this.retryAfterMs = init.retryAfterMs;
+  }
+}
+
+/** The pool is closing or closed. */
+export class PoolClosedError extends LifeguardError {
+  readonly code = 'POOL_CLOSED' as const;
+  constructor(pool: string) {
+    super(`lifeguard: pool "${pool}" is closed`, { pool });
+  }
+}
+
+/**
+ * A released lease (or its client) was used, or released a second time. Names
+ * where the lease was acquired and where it was released.
+ */
+export class LeaseReleasedError extends LifeguardError {
+  readonly code = 'LEASE_RELEASED' as const;
+  /** Id of the lease. */
+  readonly leaseId: number;
+  /** Where the lease was acquired (first user frame), when captured. */
+  readonly acquiredAt: string | undefined;
+  /** Where the lease was released (first user frame), when captured. */
+  readonly releasedAt: string | undefined;
+  constructor(init: {
+    pool: string;
+    leaseId: number;
+    what: string;
+    acquiredAt: string | undefined;
+    releasedAt: string | undefined;
+  }) {
+    super(
+      `lifeguard: pool "${init.pool}": ${init.what} lease #${init.leaseId} after it was released` +
+        ` (acquired at ${init.acquiredAt ?? 'an unrecorded site'}, released at ${init.releasedAt ?? 'an unrecorded site'})`,
+      { pool: init.pool },
+    );
+    this.leaseId = init.leaseId;
+    this.acquiredAt = init.acquiredAt;
+    this.releasedAt = init.releasedAt;
+  }
+}
+
+/** An option or environment variable is invalid. Names it and the bad value. */
+export class ConfigError extends LifeguardError {
+  readonly code = 'CONFIG_INVALID' as const;
+  /** The option path (e.g. `reconnect.maxMs`), when an option is at fault. */
+  readonly option: string | undefined;
+  /** The environment variable, when one is at fault. */
+  readonly envVar: string | undefined;
+  constructor(message: string, init?: { pool?: string; option?: string; envVar?: string }) {
+    super(message, { pool: init?.pool });
+    this.option = init?.option;
+    this.envVar = init?.envVar;
+  }
+}
+
+/** Thrown by the testing helpers when leases or dedicated connections are still open. */
+export class LeakError extends LifeguardError {
+  readonly code = 'LEAK' as const;
+  /** How many leaks the report lists. */
+  readonly count: number;
+  constructor(message: string, count: number) {
+    super(message);
+    this.count = count;
+  }
+}
+
+/**
+ * With `onNestedAcquire: 'throw'`: this async context already holds a lease of the
+ * pool and acquired another, the pattern that deadlocks a full pool.
+ */
+export class NestedAcquireError extends LifeguardError {
+  readonly code = 'NESTED_ACQUIRE' as const;
+  /** Where the lease already held was acquired. */
+  readonly heldSite: string | undefined;
+  /** Where the nested acquire was made. */
+  readonly site: string | undefined;
+  constructor(message: string, pool: string, heldSite: string | undefined, site: string | undefined) {
+    super(message, { pool });
+    this.heldSite = heldSite;
+    this.site = site;
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * One typed event stream for every pool. Events are built only when someone listens
+ * (`EventHub.active`), and a listener that throws never breaks the pool.
+ */
+import type { Logger } from './logger.js';
+
+/** Which driver a pool wraps. */
+export type DriverKind = 'pg' | 'redis';
+
+/** What a lease, subscriber or listener looks like in a report. */
+export interface LeaseInfo {
+  /** Lease id, unique per pool. */
+  readonly id: number;
+  /** Name of the pool. */
+  readonly pool: string;
+  /** What kind of connection: a pooled lease or a dedicated one. */
+  readonly kind: 'lease' | 'subscriber' | 'listener' | 'dedicated';
+  /** Milliseconds since it was acquired. */
+  readonly ageMs: number;
+  /** Request tag (`acquire({ tag })` or `runWithTag`), when there is one. */
+  readonly tag: string | undefined;
+  /** First user frame of the acquisition (`file:line:col`), when captured. */
+  readonly site: string | undefined;
+  /** The whole acquisition stack, user frames only, when captured. */
+  readonly stack: string | undefined;
+}
+
+interface Base {
+  /** Pool name. */
+  readonly pool: string;
+  /** Driver of the pool. */
+  readonly driver: DriverKind;
+  /** Wall-clock time of the event (`Date.now()`). */
+  readonly time: number;
+}
+
+/** Why a connection was destroyed. */
+export type DestroyReason =
+  | 'error' // the connection reported an error or closed on its own
+  | 'broken' // found broken when checked
+  | 'validation-failed' // a liveness check before hand-out failed
+  | 'released-with-error' // the user released it with an error (`release(err)`, `destroy()`)
+  | 'dirty' // released in a state that could not be reset
+  | 'idle' // idle longer than idleTimeoutMs
+  | 'lifetime' // older than maxLifetimeMs
+  | 'max-uses' // used maxUses times
+  | 'lost' // its lease was garbage-collected without release
+  | 'close'; // the pool closed
+
+/** Breaker states. */
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+/** Every event lifeguard emits; `switch (e.type)` narrows it. */
+export type LifeguardEvent =
+  | (Base & { readonly type: 'connect'; readonly connectionId: number; readonly durationMs: number })
+  | (Base & {
+      readonly type: 'acquire';
+      readonly leaseId: number;
+      readonly connectionId: number;
+      readonly waitMs: number;
+      readonly tag: string | undefined;
+    })
+  | (Base & {
+      readonly type: 'release';
+      readonly leaseId: number;
+      readonly connectionId: number;
+      readonly heldMs: number;
+      readonly tag: string | undefined;
+      /** Set when the connection was reset before reuse (e.g. `rollback`, `select`). */
+      readonly reset: string | undefined;
+    })
+  | (Base & {
+      readonly type: 'destroy';
+      readonly connectionId: number;
+      readonly reason: DestroyReason;
+      /** What was found, e.g. `transaction status E` or the error message. */
+      readonly detail: string | undefined;
+    })
+  | (Base & {
+      readonly type: 'acquire-timeout';
+      readonly waitedMs: number;
+      readonly active: number;
+      readonly idle: number;
+      readonly waiting: number;
+      readonly tag: string | undefined;
+    })
+  | (Base & { readonly type: 'exhausted'; readonly waiting: number; readonly max: number })
+  | (Base & {
+      readonly type: 'saturation';
+      readonly level: 'ok' | 'warn' | 'critical';
+      readonly utilization: number;
+    })
+  | (Base & {
+      readonly type: 'leak';
+      readonly kind: 'held-too-long' | 'lost' | 'unreleased-at-close' | 'subscriber-lost';
+      readonly lease: LeaseInfo;
+    })
+  | (Base & { readonly type: 'leak-resolved'; readonly lease: LeaseInfo; readonly heldMs: number })
+  | (Base & {
+      readonly type: 'nested-acquire';
+      /** Where the lease already held in this async context was acquired. */
+      readonly heldSite: string | undefined;
+      /** Where the new acquire was made. */
+      readonly site: string | undefined;
+      readonly tag: string | undefined;
+    })
+  | (Base & {
+      readonly type: 'circuit';
+      readonly from: CircuitState;
+      readonly to: CircuitState;
+      readonly reason: string;
+    })
+  | (Base & { readonly type: 'health'; readonly healthy: boolean; readonly detail: string | undefined })
+  | (Base & { readonly type: 'reconnect'; readonly attempt: number; readonly delayMs: number })
+  | (Base & { readonly type: 'error'; readonly error: Error; readonly connectionId: number | undefined });
+
+/** All event type names. */
+export type LifeguardEventType = LifeguardEvent['type'];
+/** The event of one type, e.g. `EventOf<'leak'>`. */
+export type EventOf<T extends LifeguardEventType> = Extract<LifeguardEvent, { type: T }>;
+/** A listener of the event stream. */
+export type EventListener = (event: LifeguardEvent) => void;
+
+/**
+ * Listener list with an `active` flag that is true when anyone (here or on the
+ * parent hub, i.e. the manager) listens. Emit isolates listeners from each other.
+ */
+export class EventHub {
+  #listeners: EventListener[] = [];
+  readonly #parent: EventHub | undefined;
+  #logger: Logger | undefined;
+
+  constructor(parent?: EventHub, logger?: Logger) {
+    this.#parent = parent;
+    this.#logger = logger;
+  }
+
+  /** True when an event would reach at least one listener. */
+  get active(): boolean {
+    return this.#listeners.length > 0 || (this.#parent !== undefined && this.#parent.active);
+  }
+
+  get count(): number {
+    return this.#listeners.length;
+  }
+
+  add(fn: EventListener): void {
+    // Copy on write: an emit in progress keeps iterating its own array.
+    this.#listeners = [...this.#listeners, fn];
+  }
+
+  remove(fn: EventListener): boolean {
+    let i = this.#listeners.lastIndexOf(fn);
+    if (i === -1) i = this.#listeners.findIndex((l) => (l as { listener?: unknown }).listener === fn);
+    if (i === -1) return false;
+    const next = this.#listeners.slice();
+    next.splice(i, 1);
+    this.#listeners = next;
+    return true;
+  }
+
+  clear(): void {
+    this.#listeners = [];
+  }
+
+  emit(event: LifeguardEvent): void {
+    const list = this.#listeners;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!(event);
+      } catch (err) {
+        this.#report(err, event);
+      }
+    }
+    if (this.#parent !== undefined) this.#parent.emit(event);
+  }
+
+  #report(err: unknown, event: LifeguardEvent): void {
+    const logger = this.#logger;
+    try {
+      if (logger) logger.error(`lifeguard: an event listener threw on "${event.type}" (pool "${event.pool}"): ${String(err)}`);
+    } catch {
+      // a broken logger must not break the pool either
+    }
+  }
+}

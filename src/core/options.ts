@@ -1,0 +1,354 @@
+/**
+ * Options shared by every pool kind: declared once, each default documented, the
+ * allowed keys derived from the defaults, every value checked. All durations are
+ * milliseconds.
+ */
+import { ConfigError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** Where and how often acquisition stacks are captured. */
+export type CaptureStacks = 'always' | 'sampled' | false;
+
+/** Leak detection settings. */
+export interface LeakDetectionOptions {
+  /**
+   * A lease held longer than this is reported once as `held-too-long`.
+   * @default `LIFEGUARD_LEAK_THRESHOLD_MS`, else 30000
+   */
+  thresholdMs?: number;
+  /**
+   * Capture the acquisition stack on every acquire (`'always'`), on a sample of them
+   * (`'sampled'`: `sampleRate`, plus every acquire for a while after a leak or an
+   * acquire timeout that had no site), or never (`false`).
+   * @default `'always'` under a test runner (vitest, jest, `node --test`, `NODE_ENV=test`), else `'sampled'`
+   */
+  captureStacks?: CaptureStacks;
+  /**
+   * Fraction of acquires captured in `'sampled'` mode, 0–1.
+   * @default 0.05
+   */
+  sampleRate?: number;
+  /**
+   * Frames kept per capture (user frames; lifeguard's own are cut off first).
+   * @default 10
+   */
+  stackTraceLimit?: number;
+}
+
+/** What to do when an async context that holds a lease of a pool acquires another. */
+export type NestedAcquirePolicy = 'warn' | 'throw' | 'ignore';
+
+/** Utilization thresholds of the `saturation` event, as fractions of `max`. */
+export interface SaturationOptions {
+  /** @default 0.8 */
+  warn?: number;
+  /** @default 0.9 */
+  critical?: number;
+}
+
+/** Options every pool takes. */
+export interface CommonPoolOptions {
+  /**
+   * Pool name, used in events, errors and the server-side connection name.
+   * @default 'default'
+   */
+  name?: string;
+  /**
+   * Application name, the prefix of every server-side connection name.
+   * @default `npm_package_name`, else 'app'
+   */
+  app?: string;
+  /**
+   * Connections kept open even when idle.
+   * @default 0
+   */
+  min?: number;
+  /**
+   * The pool's whole connection budget (pooled, shared, dedicated, listener and
+   * subscriber connections together).
+   * @default 10
+   */
+  max?: number;
+  /**
+   * How long `acquire` waits for a connection before `ACQUIRE_TIMEOUT`.
+   * @default 10000
+   */
+  acquireTimeoutMs?: number;
+  /**
+   * How long opening one connection may take.
+   * @default 5000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * An idle connection above `min` is closed after this long; 0 keeps it.
+   * @default 30000
+   */
+  idleTimeoutMs?: number;
+  /**
+   * A connection is closed (when idle) after this age, minus up to 10% jitter so
+   * connections do not expire together; 0 disables.
+   * @default 1800000 (30 minutes)
+   */
+  maxLifetimeMs?: number;
+  /**
+   * A connection is closed after serving this many leases; 0 disables.
+   * @default 0
+   */
+  maxUses?: number;
+  /**
+   * Leak detection; `false` turns it off and costs nothing.
+   * @default `{}` (all defaults above)
+   */
+  leakDetection?: LeakDetectionOptions | false;
+  /**
+   * The nested-acquire deadlock: `'warn'` emits `nested-acquire` and logs once per
+   * pair of sites, `'throw'` rejects the acquire, `'ignore'` does neither.
+   * @default 'warn'
+   */
+  onNestedAcquire?: NestedAcquirePolicy;
+  /**
+   * Utilization thresholds of the `saturation` event; `false` disables it.
+   * @default { warn: 0.8, critical: 0.9 }
+   */
+  saturation?: SaturationOptions | false;
+  /**
+   * Where lifeguard logs (leaks, errors, state changes). Pino and winston fit.
+   * @default console
+   */
+  logger?: Logger;
+}
+
+/** Leak detection with every field present. */
+export interface ResolvedLeakDetection {
+  readonly thresholdMs: number;
+  readonly captureStacks: CaptureStacks;
+  readonly sampleRate: number;
+  readonly stackTraceLimit: number;
+}
+
+/** Common options with every field present, checked and frozen. */
+export interface ResolvedCommonOptions {
+  readonly name: string;
+  readonly app: string;
+  readonly min: number;
+  readonly max: number;
+  readonly acquireTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxLifetimeMs: number;
+  readonly maxUses: number;
+  readonly leakDetection: ResolvedLeakDetection | false;
+  readonly onNestedAcquire: NestedAcquirePolicy;
+  readonly saturation: Readonly<Required<SaturationOptions>> | false;
+  readonly logger: Logger;
+}
+
+/** The defaults, one place. `leakDetection` fields come from {@link leakDefaults}. */
+export const DEFAULTS = Object.freeze({
+  name: 'default',
+  app: undefined as string | undefined,
+  min: 0,
+  max: 10,
+  acquireTimeoutMs: 10_000,
+  connectTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  maxLifetimeMs: 30 * 60_000,
+  maxUses: 0,
+  leakDetection: {} as LeakDetectionOptions | false,
+  onNestedAcquire: 'warn' as NestedAcquirePolicy,
+  saturation: { warn: 0.8, critical: 0.9 } as SaturationOptions | false,
+  logger: console as Logger,
+});
+
+/** Every common option name. */
+export const COMMON_KEYS: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
+const LEAK_KEYS: ReadonlySet<string> = new Set(['thresholdMs', 'captureStacks', 'sampleRate', 'stackTraceLimit']);
+const SATURATION_KEYS: ReadonlySet<string> = new Set(['warn', 'critical']);
+
+/** True when running under a test runner: stacks are then captured on every acquire. */
+export function underTestRunner(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (
+    env.VITEST !== undefined ||
+    env.JEST_WORKER_ID !== undefined ||
+    env.NODE_TEST_CONTEXT !== undefined ||
+    env.NODE_ENV === 'test'
+  );
+}
+
+/** Leak-detection defaults, read from the environment at pool creation. */
+export function leakDefaults(env: NodeJS.ProcessEnv = process.env): ResolvedLeakDetection {
+  const raw = env.LIFEGUARD_LEAK_THRESHOLD_MS;
+  let thresholdMs = 30_000;
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new ConfigError(
+        `lifeguard: environment variable LIFEGUARD_LEAK_THRESHOLD_MS must be a positive integer (milliseconds), got ${JSON.stringify(raw)}`,
+        { envVar: 'LIFEGUARD_LEAK_THRESHOLD_MS' },
+      );
+    }
+    thresholdMs = n;
+  }
+  return {
+    thresholdMs,
+    captureStacks: underTestRunner(env) ? 'always' : 'sampled',
+    sampleRate: 0.05,
+    stackTraceLimit: 10,
+  };
+}
+
+/** Checks values and builds `ConfigError`s that name the pool, the option and the value. */
+export class OptionChecker {
+  constructor(readonly pool: string) {}
+
+  fail(option: string, expected: string, value: unknown): never {
+    throw new ConfigError(`lifeguard: pool "${this.pool}": option ${option} must be ${expected}, got ${show(value)}`, {
+      pool: this.pool,
+      option,
+    });
+  }
+
+  int(option: string, value: unknown, min: number): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+      this.fail(option, `an integer >= ${min}`, value);
+    }
+    return value;
+  }
+
+  fraction(option: string, value: unknown): number {
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) this.fail(option, 'a number from 0 to 1', value);
+    return value;
+  }
+
+  oneOf<T>(option: string, value: unknown, allowed: readonly T[]): T {
+    if (!allowed.includes(value as T)) this.fail(option, `one of ${allowed.map(show).join(', ')}`, value);
+    return value as T;
+  }
+
+  string(option: string, value: unknown): string {
+    if (typeof value !== 'string' || value.length === 0) this.fail(option, 'a non-empty string', value);
+    return value;
+  }
+
+  object(option: string, value: unknown): Record<string, unknown> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(option, 'an object', value);
+    return value as Record<string, unknown>;
+  }
+
+  unknownKeys(prefix: string, obj: Record<string, unknown>, allowed: ReadonlySet<string>, hint?: string): void {
+    for (const key of Object.keys(obj)) {
+      if (!allowed.has(key) && obj[key] !== undefined) {
+        throw new ConfigError(
+          `lifeguard: pool "${this.pool}": unknown option ${prefix}${key}` +
+            (hint ? ` (${hint})` : ` (allowed: ${[...allowed].join(', ')})`),
+          { pool: this.pool, option: prefix + key },
+        );
+      }
+    }
+  }
+}
+
+/** Shows a value in an error message; strings are quoted, long ones cut. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 77) + '...' : value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}
+
+/**
+ * Resolves the common options out of `input` (other keys are the adapter's).
+ * Throws `ConfigError` naming the option and the value.
+ */
+export function resolveCommonOptions(
+  input: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedCommonOptions {
+  const name = input.name === undefined ? DEFAULTS.name : new OptionChecker('?').string('name', input.name);
+  const c = new OptionChecker(name);
+  const get = <K extends keyof typeof DEFAULTS>(k: K): unknown => (input[k] === undefined ? DEFAULTS[k] : input[k]);
+
+  const app =
+    input.app === undefined ? (env.npm_package_name?.replace(/[^\w.-]/g, '_') || 'app') : c.string('app', input.app);
+  const max = c.int('max', get('max'), 1);
+  const min = c.int('min', get('min'), 0);
+  if (min > max) c.fail('min', `<= max (${max})`, min);
+  const acquireTimeoutMs = c.int('acquireTimeoutMs', get('acquireTimeoutMs'), 1);
+  const connectTimeoutMs = c.int('connectTimeoutMs', get('connectTimeoutMs'), 1);
+  const idleTimeoutMs = c.int('idleTimeoutMs', get('idleTimeoutMs'), 0);
+  const maxLifetimeMs = c.int('maxLifetimeMs', get('maxLifetimeMs'), 0);
+  const maxUses = c.int('maxUses', get('maxUses'), 0);
+  const onNestedAcquire = c.oneOf('onNestedAcquire', get('onNestedAcquire'), ['warn', 'throw', 'ignore'] as const);
+
+  let leakDetection: ResolvedLeakDetection | false = false;
+  const ld = get('leakDetection');
+  if (ld !== false) {
+    const o = c.object('leakDetection', ld);
+    c.unknownKeys('leakDetection.', o, LEAK_KEYS);
+    const d = leakDefaults(env);
+    leakDetection = Object.freeze({
+      thresholdMs: o.thresholdMs === undefined ? d.thresholdMs : c.int('leakDetection.thresholdMs', o.thresholdMs, 1),
+      captureStacks:
+        o.captureStacks === undefined
+          ? d.captureStacks
+          : c.oneOf('leakDetection.captureStacks', o.captureStacks, ['always', 'sampled', false] as const),
+      sampleRate: o.sampleRate === undefined ? d.sampleRate : c.fraction('leakDetection.sampleRate', o.sampleRate),
+      stackTraceLimit:
+        o.stackTraceLimit === undefined
+          ? d.stackTraceLimit
+          : c.int('leakDetection.stackTraceLimit', o.stackTraceLimit, 1),
+    });
+  }
+
+  let saturation: Readonly<Required<SaturationOptions>> | false = false;
+  const sat = get('saturation');
+  if (sat !== false) {
+    const o = c.object('saturation', sat);
+    c.unknownKeys('saturation.', o, SATURATION_KEYS);
+    const warn = o.warn === undefined ? 0.8 : c.fraction('saturation.warn', o.warn);
+    const critical = o.critical === undefined ? 0.9 : c.fraction('saturation.critical', o.critical);
+    if (critical < warn) c.fail('saturation.critical', `>= saturation.warn (${warn})`, critical);
+    saturation = Object.freeze({ warn, critical });
+  }
+
+  const logger = get('logger');
+  if (
+    typeof logger !== 'object' ||
+    logger === null ||
+    !['error', 'warn', 'info', 'debug'].every((m) => typeof (logger as Record<string, unknown>)[m] === 'function')
+  ) {
+    c.fail('logger', 'an object with error, warn, info and debug methods', logger);
+  }
+
+  return Object.freeze({
+    name,
+    app,
+    min,
+    max,
+    acquireTimeoutMs,
+    connectTimeoutMs,
+    idleTimeoutMs,
+    maxLifetimeMs,
+    maxUses,
+    leakDetection,
+    onNestedAcquire,
+    saturation,
+    logger: logger as Logger,
+  });
+}
+
+/** Options for one acquire. */
+export interface AcquireOptions {
+  /**
+   * How long to wait for a connection.
+   * @default the pool's `acquireTimeoutMs`
+   */
+  timeoutMs?: number;
+  /** Aborting removes the waiting acquire from the queue at once. */
+  signal?: AbortSignal;
+  /**
+   * Attribution for leak reports and timeouts, e.g. `'GET /users'`.
+   * @default the tag of the current `runWithTag` scope
+   */
+  tag?: string;
+}

@@ -1,0 +1,892 @@
+/**
+ * The engine: idle set, waiters, lease table, budget and maintenance for one pool.
+ * Knows no driver. The hot path (an idle connection, nobody waiting) allocates a
+ * lease and a record, reads the clock once and builds no text.
+ */
+import { Budget } from './budget.js';
+import { contextStorage, type Scope } from './context.js';
+import type { Driver } from './driver.js';
+import {
+  AcquireTimeoutError,
+  ConfigError,
+  LeaseReleasedError,
+  NestedAcquireError,
+  PoolClosedError,
+  type AcquireTimeoutCause,
+} from './errors.js';
+import type { DestroyReason, DriverKind, EventHub, LeaseInfo, LifeguardEvent } from './events.js';
+import { Conn, Lease, LeaseRecord, type LeaseOwner } from './lease.js';
+import { formatDuration, holdersSummary, leakBlock, leaseInfo } from './leaks.js';
+import { LogLimiter, safeLog } from './logger.js';
+import type { AcquireOptions, ResolvedCommonOptions } from './options.js';
+import { type Percentiles, Samples } from './samples.js';
+import { captureSite, formatSite, type SiteHolder } from './site.js';
+import { WaiterQueue } from './waiters.js';
+
+/** A connection idle longer than this is checked before it is handed out. */
+export const VALIDATE_AFTER_IDLE_MS = 1000;
+/** How long `close()` waits for leases by default before forcing them. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+/** After a leak or timeout with no site, every acquire is captured for this long (sampled mode). */
+const ESCALATE_MS = 60_000;
+
+/** Pool counters and latency percentiles. */
+export interface PoolStats {
+  readonly name: string;
+  readonly driver: DriverKind;
+  /** The connection budget. */
+  readonly max: number;
+  readonly min: number;
+  /** Pooled connections open (idle + active + being checked or reset). */
+  readonly total: number;
+  /** Leases out. */
+  readonly active: number;
+  /** Pooled connections free. */
+  readonly idle: number;
+  /** Callers waiting for a connection. */
+  readonly pending: number;
+  /** Connections being opened. */
+  readonly creating: number;
+  /** Leases handed out since the pool opened. */
+  readonly acquired: number;
+  /** Leases returned (released, destroyed, lost or forced). */
+  readonly released: number;
+  /** Connections opened. */
+  readonly created: number;
+  /** Connections closed, by reason. */
+  readonly destroyed: Readonly<Record<DestroyReason, number>>;
+  /** Acquires that timed out. */
+  readonly timeouts: number;
+  /** Failed connection attempts. */
+  readonly connectFailures: number;
+  /** Time callers waited for a lease, ms (latest 1,024). */
+  readonly waitMs: Percentiles;
+  /** Time leases were held, ms (latest 1,024). */
+  readonly heldMs: Percentiles;
+  /** Budget permits by holder kind, and free. */
+  readonly budget: { readonly available: number; readonly pooled: number; readonly shared: number; readonly dedicated: number; readonly listener: number; readonly subscriber: number };
+}
+
+/** What `close()` had to force. */
+export interface CloseResult {
+  /** Leases still out when the timeout passed; their connections were closed. */
+  readonly forced: readonly LeaseInfo[];
+}
+
+/** Driver-specific notifications (pg.Pool's positional events). */
+export interface PoolHooks<C, F> {
+  onConnect?(conn: C): void;
+  onAcquire?(conn: C, lease: Lease<C, F>): void;
+  onRelease?(error: unknown, conn: C): void;
+  onRemove?(conn: C): void;
+  onError?(error: Error, conn: C): void;
+}
+
+interface Waiter<C, F> {
+  settled: boolean;
+  resolve: (lease: Lease<C, F>) => void;
+  reject: (error: unknown) => void;
+  readonly site: SiteHolder | undefined;
+  readonly tag: string | undefined;
+  readonly scope: Scope | undefined;
+  readonly track: boolean;
+  readonly enqueuedAt: number;
+  readonly timeoutMs: number;
+  readonly nestedHeld: LeaseRecord<C> | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+type Entry = (...args: never[]) => unknown;
+
+const DESTROY_REASONS: readonly DestroyReason[] = [
+  'error',
+  'broken',
+  'validation-failed',
+  'released-with-error',
+  'dirty',
+  'idle',
+  'lifetime',
+  'max-uses',
+  'lost',
+  'close',
+];
+
+export class CorePool<C, F> implements LeaseOwner<C, F> {
+  readonly name: string;
+  readonly kind: DriverKind;
+  readonly options: ResolvedCommonOptions;
+  readonly budget: Budget;
+  readonly events: EventHub;
+  readonly #driver: Driver<C, F>;
+  readonly #hooks: PoolHooks<C, F>;
+
+  readonly #all = new Set<Conn<C>>();
+  readonly #idle: Conn<C>[] = [];
+  readonly #waiters = new WaiterQueue<Waiter<C, F>>();
+  readonly #leases = new Set<LeaseRecord<C>>();
+  #creating = 0;
+  #validating = 0;
+  #resetting = 0;
+  #budgetWait: AbortController | undefined;
+  readonly #inflight = new Set<Promise<unknown>>();
+
+  #leaseSeq = 0;
+  #connSeq = 0;
+  #acquired = 0;
+  #released = 0;
+  #created = 0;
+  #timeouts = 0;
+  #connectFailures = 0;
+  #lastConnectError: unknown = undefined;
+  readonly #destroyed: Record<DestroyReason, number>;
+  readonly #waitSamples = new Samples();
+  readonly #heldSamples = new Samples();
+
+  #exhausted = false;
+  #satLevel = 0;
+  #sampleTick = 0;
+  readonly #samplePeriod: number;
+  #escalatedUntil = 0;
+  readonly #registry: FinalizationRegistry<LeaseRecord<C>> | undefined;
+  readonly #nestedSeen = new Set<string>();
+  readonly #leakLog = new LogLimiter(10, 60_000);
+  readonly #errorLog = new LogLimiter(5, 10_000);
+
+  #closing = false;
+  #closePromise: Promise<CloseResult> | undefined;
+  #onDrained: (() => void) | undefined;
+  readonly #sweeper: ReturnType<typeof setInterval>;
+
+  constructor(driver: Driver<C, F>, options: ResolvedCommonOptions, events: EventHub, hooks: PoolHooks<C, F> = {}) {
+    this.name = options.name;
+    this.kind = driver.kind;
+    this.options = options;
+    this.#driver = driver;
+    this.#hooks = hooks;
+    this.events = events;
+    this.budget = new Budget(options.max);
+    this.#destroyed = Object.fromEntries(DESTROY_REASONS.map((r) => [r, 0])) as Record<DestroyReason, number>;
+    const ld = options.leakDetection;
+    this.#samplePeriod = ld !== false && ld.sampleRate > 0 ? Math.max(1, Math.round(1 / ld.sampleRate)) : Infinity;
+    this.#registry = ld === false ? undefined : new FinalizationRegistry((rec) => this.#onLost(rec));
+    const periods = [1000];
+    if (options.idleTimeoutMs > 0) periods.push(options.idleTimeoutMs / 2);
+    if (ld !== false) periods.push(ld.thresholdMs / 2);
+    this.#sweeper = setInterval(() => this.#sweep(), Math.max(5, Math.min(...periods)));
+    this.#sweeper.unref();
+    this.#ensureMin();
+  }
+
+  // ---- acquisition sites -------------------------------------------------------
+
+  /**
+   * Captures the caller's site above `entry` according to the capture mode; call it
+   * synchronously at the public entry point, before any `await`.
+   */
+  site(entry: Entry): SiteHolder | undefined {
+    const ld = this.options.leakDetection;
+    if (ld === false || ld.captureStacks === false) return undefined;
+    if (ld.captureStacks === 'sampled' && this.#escalatedUntil === 0) {
+      if (++this.#sampleTick < this.#samplePeriod) return undefined;
+      this.#sampleTick = 0;
+    }
+    return captureSite(entry, ld.stackTraceLimit);
+  }
+
+  #escalate(): void {
+    const ld = this.options.leakDetection;
+    if (ld === false || ld.captureStacks !== 'sampled') return;
+    if (this.#escalatedUntil === 0) {
+      safeLog(
+        this.options.logger,
+        'info',
+        `lifeguard: pool "${this.name}": a leak or timeout had no recorded site; capturing every acquisition stack for ${ESCALATE_MS / 1000} s`,
+      );
+    }
+    this.#escalatedUntil = performance.now() + Math.max(ESCALATE_MS, 4 * ld.thresholdMs);
+  }
+
+  // ---- acquire -----------------------------------------------------------------
+
+  /**
+   * Checks out a connection. `track` marks leases the user holds (tracked for
+   * garbage collection and nested acquires); internal `query()` leases are not.
+   */
+  acquire(opts: AcquireOptions | undefined, site: SiteHolder | undefined, track: boolean): Promise<Lease<C, F>> {
+    if (this.#closing) return Promise.reject(new PoolClosedError(this.name));
+    const scope = contextStorage.getStore();
+    const tag = opts?.tag ?? scope?.tag;
+    let nested: LeaseRecord<C> | undefined;
+    if (scope !== undefined && scope.held.length > 0 && this.options.onNestedAcquire !== 'ignore') {
+      nested = this.#findHeld(scope);
+      if (nested !== undefined) {
+        const err = this.#nestedAcquire(nested, site, tag);
+        if (err) return Promise.reject(err);
+      }
+    }
+    if (opts?.signal?.aborted) return Promise.reject(opts.signal.reason);
+    if (this.#waiters.size === 0) {
+      const now = performance.now();
+      const conn = this.#takeIdle(now);
+      if (conn !== undefined) return Promise.resolve(this.#lease(conn, site, tag, now, 0, scope, track));
+    }
+    return this.#wait(opts, site, tag, scope, track, nested);
+  }
+
+  #findHeld(scope: Scope): LeaseRecord<C> | undefined {
+    for (const h of scope.held) {
+      const r = h as LeaseRecord<C>;
+      if (r.owner === this && !r.released) return r;
+    }
+    return undefined;
+  }
+
+  #nestedAcquire(held: LeaseRecord<C>, site: SiteHolder | undefined, tag: string | undefined): Error | undefined {
+    const heldSite = formatSite(held.site);
+    const newSite = formatSite(site);
+    if (this.events.active) {
+      this.#emit({ type: 'nested-acquire', pool: this.name, driver: this.kind, time: Date.now(), heldSite, site: newSite, tag });
+    }
+    const text =
+      `lifeguard: pool "${this.name}": nested acquire at ${newSite ?? 'an unrecorded site'} while this async context ` +
+      `already holds lease #${held.id} of the same pool (acquired at ${heldSite ?? 'an unrecorded site'}). ` +
+      `When every connection is held by such callers, they all wait for each other: the nested-acquire deadlock. ` +
+      `Pass the held client down instead of acquiring again.`;
+    if (this.options.onNestedAcquire === 'throw') return new NestedAcquireError(text, this.name, heldSite, newSite);
+    const key = `${heldSite}>${newSite}`;
+    if (!this.#nestedSeen.has(key)) {
+      if (this.#nestedSeen.size < 1000) this.#nestedSeen.add(key);
+      safeLog(this.options.logger, 'warn', text);
+    }
+    return undefined;
+  }
+
+  #wait(
+    opts: AcquireOptions | undefined,
+    site: SiteHolder | undefined,
+    tag: string | undefined,
+    scope: Scope | undefined,
+    track: boolean,
+    nested: LeaseRecord<C> | undefined,
+  ): Promise<Lease<C, F>> {
+    const timeoutMs = opts?.timeoutMs ?? this.options.acquireTimeoutMs;
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+      return Promise.reject(
+        new ConfigError(`lifeguard: pool "${this.name}": acquire option timeoutMs must be an integer >= 1, got ${String(timeoutMs)}`, {
+          pool: this.name,
+          option: 'timeoutMs',
+        }),
+      );
+    }
+    const signal = opts?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<Lease<C, F>>((resolve, reject) => {
+      const w: Waiter<C, F> = {
+        settled: false,
+        resolve,
+        reject,
+        site,
+        tag,
+        scope,
+        track,
+        enqueuedAt: performance.now(),
+        timeoutMs,
+        nestedHeld: nested,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      };
+      w.timer = setTimeout(() => this.#onWaiterTimeout(w), timeoutMs);
+      w.timer.unref?.();
+      if (signal !== undefined) {
+        w.onAbort = () => {
+          if (w.settled) return;
+          this.#waiters.cancel(w);
+          clearTimeout(w.timer);
+          reject(signal.reason);
+          this.#afterWaiterGone();
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.#waiters.push(w);
+      this.#dispatch();
+      if (!w.settled && !this.#exhausted && this.#idle.length === 0 && this.budget.available === 0) {
+        this.#exhausted = true;
+        if (this.events.active) {
+          this.#emit({ type: 'exhausted', pool: this.name, driver: this.kind, time: Date.now(), waiting: this.#waiters.size, max: this.options.max });
+        }
+      }
+    });
+  }
+
+  #afterWaiterGone(): void {
+    if (this.#waiters.size === 0) this.#exhausted = false;
+  }
+
+  #onWaiterTimeout(w: Waiter<C, F>): void {
+    if (w.settled) return;
+    this.#waiters.cancel(w);
+    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+    this.#timeouts++;
+    const now = performance.now();
+    const waitedMs = Math.round(now - w.enqueuedAt);
+    const err = this.#timeoutError(w, waitedMs, now);
+    if (this.events.active) {
+      this.#emit({
+        type: 'acquire-timeout',
+        pool: this.name,
+        driver: this.kind,
+        time: Date.now(),
+        waitedMs,
+        active: this.#leases.size,
+        idle: this.#idle.length,
+        waiting: this.#waiters.size + 1,
+        tag: w.tag,
+      });
+    }
+    w.reject(err);
+    this.#afterWaiterGone();
+  }
+
+  #timeoutError(w: Waiter<C, F>, waitedMs: number, now: number): AcquireTimeoutError {
+    const infos = [...this.#leases].map((r) => leaseInfo(r, this.name, now));
+    if (infos.some((i) => i.site === undefined)) this.#escalate();
+    const snapshot = { active: this.#leases.size, idle: this.#idle.length, waiting: this.#waiters.size + 1, max: this.options.max };
+    const failing = this.#lastConnectError !== undefined && this.#all.size < this.options.max;
+    const reason: AcquireTimeoutCause = failing ? 'connect-failing' : 'pool-full';
+    let msg =
+      `lifeguard: pool "${this.name}": no connection within ${w.timeoutMs} ms ` +
+      `(in use ${snapshot.active}/${snapshot.max}, idle ${snapshot.idle}, waiting ${snapshot.waiting})`;
+    const held = this.budget.held;
+    const other = held.shared + held.dedicated + held.listener + held.subscriber;
+    if (other > 0) {
+      msg += `; budget ${this.options.max}: ${held.pooled} pooled, ${held.shared} shared, ${held.dedicated} dedicated, ${held.listener} listener, ${held.subscriber} subscriber`;
+    }
+    if (failing) msg += `; connecting keeps failing: ${errorMessage(this.#lastConnectError)}`;
+    msg += `; longest holders: ${holdersSummary(infos)}`;
+    if (w.nestedHeld !== undefined) {
+      msg +=
+        `. The caller already holds lease #${w.nestedHeld.id} of this pool (acquired at ${formatSite(w.nestedHeld.site) ?? 'an unrecorded site'}): ` +
+        `this is the nested-acquire deadlock; pass the held client down instead of acquiring again`;
+    }
+    return new AcquireTimeoutError(msg, {
+      pool: this.name,
+      waitedMs,
+      reason,
+      snapshot,
+      nested: w.nestedHeld !== undefined,
+      cause: failing ? this.#lastConnectError : undefined,
+    });
+  }
+
+  /** Pops a usable idle connection; expired or stale ones are routed away. */
+  #takeIdle(now: number): Conn<C> | undefined {
+    const idle = this.#idle;
+    while (idle.length > 0) {
+      const conn = idle.pop()!;
+      if (conn.broken !== undefined) {
+        this.#destroy(conn, 'error', conn.broken);
+      } else if (conn.expiresAt <= now) {
+        this.#destroy(conn, 'lifetime', undefined);
+      } else if (now - conn.idleSince > VALIDATE_AFTER_IDLE_MS) {
+        this.#validate(conn);
+      } else {
+        return conn;
+      }
+    }
+    return undefined;
+  }
+
+  #lease(
+    conn: Conn<C>,
+    site: SiteHolder | undefined,
+    tag: string | undefined,
+    now: number,
+    waitMs: number,
+    scope: Scope | undefined,
+    track: boolean,
+  ): Lease<C, F> {
+    conn.uses++;
+    const rec = new LeaseRecord<C>(++this.#leaseSeq, this, conn, now, site, tag);
+    conn.lease = rec;
+    this.#leases.add(rec);
+    this.#acquired++;
+    this.#waitSamples.add(waitMs);
+    const lease = new Lease<C, F>(rec, this);
+    if (track) {
+      if (scope !== undefined) {
+        scope.held.push(rec);
+        rec.scopeHeld = scope.held;
+      }
+      this.#registry?.register(lease, rec);
+    }
+    if (this.options.saturation !== false) this.#checkSaturation();
+    this.#hooks.onAcquire?.(conn.raw, lease);
+    if (this.events.active) {
+      this.#emit({ type: 'acquire', pool: this.name, driver: this.kind, time: Date.now(), leaseId: rec.id, connectionId: conn.id, waitMs, tag });
+    }
+    return lease;
+  }
+
+  #grant(w: Waiter<C, F>, conn: Conn<C>): void {
+    w.settled = true;
+    clearTimeout(w.timer);
+    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+    const now = performance.now();
+    const lease = this.#lease(conn, w.site, w.tag, now, now - w.enqueuedAt, w.scope, w.track);
+    this.#afterWaiterGone();
+    w.resolve(lease);
+  }
+
+  /** Serves waiters from idle connections, then opens connections for the rest. */
+  #dispatch(): void {
+    while (this.#waiters.size > 0) {
+      const conn = this.#takeIdle(performance.now());
+      if (conn === undefined) break;
+      this.#grant(this.#waiters.shift()!, conn);
+    }
+    this.#grow();
+  }
+
+  #grow(): void {
+    if (this.#closing) return;
+    let need = this.#waiters.size - this.#creating - this.#validating - this.#resetting;
+    while (need > 0 && this.budget.tryTake('pooled')) {
+      this.#create();
+      need--;
+    }
+    // Permits held by dedicated connections: queue for the next one that frees up.
+    if (need > 0 && this.#budgetWait === undefined && this.budget.held.pooled < this.options.max) {
+      const ctrl = (this.#budgetWait = new AbortController());
+      void this.budget.take('pooled', ctrl.signal).then((ok) => {
+        if (this.#budgetWait === ctrl) this.#budgetWait = undefined;
+        if (!ok) return;
+        if (this.#closing || this.#waiters.size - this.#creating - this.#validating - this.#resetting <= 0) {
+          this.budget.give('pooled');
+        } else {
+          this.#create();
+        }
+        this.#grow();
+      });
+    }
+  }
+
+  #ensureMin(): void {
+    while (!this.#closing && this.#all.size + this.#creating < this.options.min && this.budget.tryTake('pooled')) {
+      this.#create();
+    }
+  }
+
+  #create(): void {
+    this.#creating++;
+    const started = performance.now();
+    const p = this.#driver.create().then(
+      (raw) => {
+        this.#creating--;
+        this.#lastConnectError = undefined;
+        if (this.#closing) {
+          this.#track(this.#driver.destroy(raw).then(() => this.budget.give('pooled')));
+          return;
+        }
+        const now = performance.now();
+        const life = this.options.maxLifetimeMs;
+        const conn = new Conn<C>(++this.#connSeq, raw, now, life > 0 ? now + life - Math.random() * life * 0.1 : Infinity);
+        this.#all.add(conn);
+        this.#created++;
+        this.#driver.watch(raw, (err) => this.#onBroken(conn, err));
+        this.#hooks.onConnect?.(raw);
+        if (this.events.active) {
+          this.#emit({ type: 'connect', pool: this.name, driver: this.kind, time: Date.now(), connectionId: conn.id, durationMs: now - started });
+        }
+        this.#give(conn);
+      },
+      (err: unknown) => {
+        this.#creating--;
+        this.#connectFailures++;
+        this.#lastConnectError = err;
+        this.budget.give('pooled');
+        const error = asError(err);
+        if (this.events.active) {
+          this.#emit({ type: 'error', pool: this.name, driver: this.kind, time: Date.now(), error, connectionId: undefined });
+        }
+        this.#logError(`lifeguard: pool "${this.name}": could not open a connection: ${error.message}`);
+        // Fail a waiter with the connect error instead of letting it hang; the rest retry.
+        if (this.#waiters.size > this.#creating + this.#validating + this.#resetting) {
+          const w = this.#waiters.shift()!;
+          w.settled = true;
+          clearTimeout(w.timer);
+          if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+          this.#afterWaiterGone();
+          w.reject(err);
+        }
+        this.#grow();
+      },
+    );
+    this.#track(p);
+  }
+
+  #validate(conn: Conn<C>): void {
+    this.#validating++;
+    const p = this.#driver.validate(conn.raw).then(
+      (ok) => ok,
+      () => false,
+    ).then((ok) => {
+      this.#validating--;
+      if (ok && conn.broken === undefined) {
+        conn.idleSince = performance.now();
+        this.#give(conn);
+      } else {
+        this.#destroy(conn, 'validation-failed', conn.broken);
+        this.#dispatch();
+      }
+    });
+    this.#track(p);
+  }
+
+  /** A free connection goes to the oldest waiter, else back to idle. */
+  #give(conn: Conn<C>): void {
+    if (this.#closing) {
+      this.#destroy(conn, 'close', undefined);
+      return;
+    }
+    const w = this.#waiters.shift();
+    if (w !== undefined) {
+      this.#grant(w, conn);
+    } else {
+      conn.idleSince = performance.now();
+      this.#idle.push(conn);
+    }
+  }
+
+  // ---- release -----------------------------------------------------------------
+
+  /** @internal */
+  releaseLease(rec: LeaseRecord<C>, error: unknown, entry: Entry | undefined): void {
+    if (rec.released) this.usedAfterRelease(rec, 'release of');
+    rec.released = true;
+    // Where a user released it, for LeaseReleasedError; only when the acquisition was captured too.
+    if (entry !== undefined && rec.site !== undefined) rec.releaseSite = captureSite(entry, 3);
+    this.#finish(rec);
+    const conn = rec.conn;
+    let reset: string | undefined;
+    if (error !== undefined && error !== false && error !== null) {
+      this.#destroy(conn, 'released-with-error', error === true ? undefined : errorMessage(error));
+    } else if (conn.broken !== undefined) {
+      this.#destroy(conn, 'error', conn.broken);
+    } else if ((reset = this.#driver.dirtyReason(conn.raw)) !== undefined) {
+      this.#reset(conn, reset);
+    } else if (conn.expiresAt <= performance.now()) {
+      this.#destroy(conn, 'lifetime', undefined);
+    } else if (this.options.maxUses > 0 && conn.uses >= this.options.maxUses) {
+      this.#destroy(conn, 'max-uses', undefined);
+    } else {
+      this.#give(conn);
+    }
+    this.#hooks.onRelease?.(error, conn.raw);
+    if (this.events.active) {
+      this.#emit({
+        type: 'release',
+        pool: this.name,
+        driver: this.kind,
+        time: Date.now(),
+        leaseId: rec.id,
+        connectionId: conn.id,
+        heldMs: performance.now() - rec.acquiredAt,
+        tag: rec.tag,
+        reset,
+      });
+    }
+  }
+
+  /** Takes a record out of the lease table (release, loss or force). */
+  #finish(rec: LeaseRecord<C>): void {
+    this.#leases.delete(rec);
+    rec.conn.lease = undefined;
+    this.#released++;
+    const now = performance.now();
+    this.#heldSamples.add(now - rec.acquiredAt);
+    const held = rec.scopeHeld;
+    if (held !== undefined) {
+      const i = held.lastIndexOf(rec);
+      if (i !== -1) held.splice(i, 1);
+    }
+    if (rec.reported) {
+      const info = leaseInfo(rec, this.name, now);
+      if (this.events.active) {
+        this.#emit({ type: 'leak-resolved', pool: this.name, driver: this.kind, time: Date.now(), lease: info, heldMs: now - rec.acquiredAt });
+      }
+      safeLog(this.options.logger, 'info', `lifeguard: pool "${this.name}": leaked lease #${rec.id} came back after ${formatDuration(now - rec.acquiredAt)}`);
+    }
+    if (this.options.saturation !== false) this.#checkSaturation();
+    if (this.#closing && this.#leases.size === 0) this.#onDrained?.();
+  }
+
+  #reset(conn: Conn<C>, reason: string): void {
+    this.#resetting++;
+    const p = this.#driver.reset(conn.raw, reason).then(
+      (done) => done,
+      () => undefined,
+    ).then((done) => {
+      this.#resetting--;
+      if (done !== undefined && conn.broken === undefined) this.#give(conn);
+      else this.#destroy(conn, 'dirty', reason);
+      this.#dispatch();
+    });
+    this.#track(p);
+  }
+
+  /** @internal */
+  usedAfterRelease(rec: LeaseRecord<C>, what: string): never {
+    throw new LeaseReleasedError({
+      pool: this.name,
+      leaseId: rec.id,
+      what,
+      acquiredAt: formatSite(rec.site),
+      releasedAt: formatSite(rec.releaseSite) ?? rec.releaseNote,
+    });
+  }
+
+  /** @internal */
+  describeSite(rec: LeaseRecord<C>): string | undefined {
+    return formatSite(rec.site);
+  }
+
+  /** @internal */
+  wrapLease(rec: LeaseRecord<C>, lease: Lease<C, F>): F {
+    return this.#driver.wrap(rec.conn.raw, lease);
+  }
+
+  // ---- connection loss and destruction -----------------------------------------
+
+  #onBroken(conn: Conn<C>, err: Error | undefined): void {
+    if (conn.broken !== undefined) return;
+    conn.broken = err?.message ?? 'connection closed';
+    if (!this.#all.has(conn)) return;
+    if (err !== undefined) {
+      if (this.events.active) {
+        this.#emit({ type: 'error', pool: this.name, driver: this.kind, time: Date.now(), error: err, connectionId: conn.id });
+      }
+      this.#hooks.onError?.(err, conn.raw);
+      this.#logError(`lifeguard: pool "${this.name}": connection #${conn.id} failed: ${err.message}; it will be replaced`);
+    }
+    const i = this.#idle.indexOf(conn);
+    if (i !== -1) {
+      this.#idle.splice(i, 1);
+      this.#destroy(conn, 'error', conn.broken);
+    }
+  }
+
+  #destroy(conn: Conn<C>, reason: DestroyReason, detail: string | undefined): void {
+    if (!this.#all.delete(conn)) return;
+    this.#destroyed[reason]++;
+    if (this.events.active) {
+      this.#emit({ type: 'destroy', pool: this.name, driver: this.kind, time: Date.now(), connectionId: conn.id, reason, detail });
+    }
+    this.#hooks.onRemove?.(conn.raw);
+    const p = this.#driver.destroy(conn.raw).then(
+      () => this.#afterDestroy(),
+      () => this.#afterDestroy(),
+    );
+    this.#track(p);
+  }
+
+  #afterDestroy(): void {
+    // The permit comes back only once the socket is closed: the server never sees more than max.
+    this.budget.give('pooled');
+    this.#dispatch();
+    this.#ensureMin();
+  }
+
+  #track(p: Promise<unknown>): void {
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p));
+  }
+
+  #logError(message: string): void {
+    const s = this.#errorLog.take(performance.now());
+    if (s >= 0) safeLog(this.options.logger, 'warn', s > 0 ? `${message} (${s} similar lines suppressed)` : message);
+  }
+
+  // ---- leaks ----------------------------------------------------------------------
+
+  #onLost(rec: LeaseRecord<C>): void {
+    if (rec.released) return;
+    rec.released = true;
+    rec.releaseNote = 'garbage collection (never released)';
+    const info = leaseInfo(rec, this.name, performance.now());
+    this.#finish(rec);
+    this.#reportLeak('lost', info);
+    this.#destroy(rec.conn, 'lost', undefined);
+  }
+
+  #reportLeak(kind: 'held-too-long' | 'lost' | 'unreleased-at-close', info: LeaseInfo): void {
+    if (info.site === undefined) this.#escalate();
+    if (this.events.active) {
+      this.#emit({ type: 'leak', pool: this.name, driver: this.kind, time: Date.now(), kind, lease: info });
+    }
+    const s = this.#leakLog.take(performance.now());
+    if (s >= 0) safeLog(this.options.logger, 'warn', leakBlock(kind, this.kind, info, s));
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    if (this.#escalatedUntil !== 0 && now > this.#escalatedUntil) this.#escalatedUntil = 0;
+    const { idleTimeoutMs, min } = this.options;
+    for (let i = this.#idle.length - 1; i >= 0; i--) {
+      const conn = this.#idle[i]!;
+      let reason: DestroyReason | undefined;
+      if (conn.expiresAt <= now) reason = 'lifetime';
+      else if (idleTimeoutMs > 0 && now - conn.idleSince > idleTimeoutMs && this.#all.size > min) reason = 'idle';
+      if (reason !== undefined) {
+        this.#idle.splice(i, 1);
+        this.#destroy(conn, reason, undefined);
+      }
+    }
+    const ld = this.options.leakDetection;
+    if (ld !== false) {
+      for (const rec of this.#leases) {
+        if (!rec.reported && now - rec.acquiredAt >= ld.thresholdMs) {
+          rec.reported = true;
+          this.#reportLeak('held-too-long', leaseInfo(rec, this.name, now));
+        }
+      }
+    }
+    this.#ensureMin();
+  }
+
+  #checkSaturation(): void {
+    const sat = this.options.saturation;
+    if (sat === false) return;
+    const u = this.#leases.size / this.options.max;
+    const level = u >= sat.critical ? 2 : u >= sat.warn ? 1 : 0;
+    if (level === this.#satLevel) return;
+    const rising = level > this.#satLevel;
+    this.#satLevel = level;
+    const name = level === 2 ? 'critical' : level === 1 ? 'warn' : 'ok';
+    if (this.events.active) {
+      this.#emit({ type: 'saturation', pool: this.name, driver: this.kind, time: Date.now(), level: name, utilization: u });
+    }
+    if (rising) {
+      this.#logError(`lifeguard: pool "${this.name}": utilization ${Math.round(u * 100)}% (${this.#leases.size}/${this.options.max} in use) crossed ${name}`);
+    }
+  }
+
+  #emit(e: LifeguardEvent): void {
+    this.events.emit(e);
+  }
+
+  // ---- reports -------------------------------------------------------------------
+
+  /** Outstanding leases, oldest first. */
+  leases(): LeaseInfo[] {
+    const now = performance.now();
+    return [...this.#leases].map((r) => leaseInfo(r, this.name, now)).sort((a, b) => b.ageMs - a.ageMs);
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  get total(): number {
+    return this.#all.size;
+  }
+  get idleCount(): number {
+    return this.#idle.length;
+  }
+  get waitingCount(): number {
+    return this.#waiters.size;
+  }
+  get activeCount(): number {
+    return this.#leases.size;
+  }
+
+  stats(): PoolStats {
+    const held = this.budget.held;
+    return {
+      name: this.name,
+      driver: this.kind,
+      max: this.options.max,
+      min: this.options.min,
+      total: this.#all.size,
+      active: this.#leases.size,
+      idle: this.#idle.length,
+      pending: this.#waiters.size,
+      creating: this.#creating,
+      acquired: this.#acquired,
+      released: this.#released,
+      created: this.#created,
+      destroyed: { ...this.#destroyed },
+      timeouts: this.#timeouts,
+      connectFailures: this.#connectFailures,
+      waitMs: this.#waitSamples.summary(),
+      heldMs: this.#heldSamples.summary(),
+      budget: { available: this.budget.available, ...held },
+    };
+  }
+
+  // ---- close -----------------------------------------------------------------------
+
+  /**
+   * Stops new acquires (`POOL_CLOSED`), rejects waiters, waits up to `timeoutMs` for
+   * leases to come back, then forces the rest and closes every connection.
+   */
+  close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
+    if (this.#closePromise) return this.#closePromise;
+    const timeoutMs = opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(
+        new ConfigError(`lifeguard: pool "${this.name}": close option timeoutMs must be an integer >= 0, got ${String(timeoutMs)}`, {
+          pool: this.name,
+          option: 'timeoutMs',
+        }),
+      );
+    }
+    this.#closing = true;
+    clearInterval(this.#sweeper);
+    this.#budgetWait?.abort();
+    for (const w of this.#waiters.drain()) {
+      w.settled = true;
+      clearTimeout(w.timer);
+      if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+      w.reject(new PoolClosedError(this.name));
+    }
+    for (const conn of this.#idle.splice(0)) this.#destroy(conn, 'close', undefined);
+    this.#closePromise = this.#closeRest(timeoutMs);
+    return this.#closePromise;
+  }
+
+  async #closeRest(timeoutMs: number): Promise<CloseResult> {
+    if (this.#leases.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#onDrained = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+      this.#onDrained = undefined;
+    }
+    const forced: LeaseInfo[] = [];
+    const now = performance.now();
+    for (const rec of [...this.#leases]) {
+      const info = leaseInfo(rec, this.name, now);
+      rec.released = true;
+      rec.releaseNote = 'pool close (forced)';
+      this.#finish(rec);
+      this.#reportLeak('unreleased-at-close', info);
+      this.#destroy(rec.conn, 'close', 'forced by close()');
+      forced.push(info);
+    }
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    return { forced };
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

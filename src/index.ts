@@ -1,0 +1,48 @@
+/**
+ * lifeguard: instrumented, leak-detecting connection pools for PostgreSQL and Redis.
+ */
+export { getPoolManager, PoolManager } from './manager.js';
+export { createPgPool, LifeguardPgPool, type PgLease } from './pg/pool.js';
+export { PgPoolClient } from './pg/client.js';
+export type { PgPoolOptions } from './pg/options.js';
+export type { IsolationLevel, TransactionOptions } from './pg/transaction.js';
+export { isConnectionError as isPgConnectionError } from './pg/driver.js';
+export { Lease } from './core/lease.js';
+export { runWithTag, currentTag } from './core/context.js';
+export {
+  LifeguardError,
+  AcquireTimeoutError,
+  CircuitOpenError,
+  PoolClosedError,
+  LeaseReleasedError,
+  ConfigError,
+  LeakError,
+  NestedAcquireError,
+  isLifeguardError,
+  type LifeguardErrorCode,
+  type AcquireTimeoutCause,
+  type PoolSnapshot,
+} from './core/errors.js';
+export type {
+  LifeguardEvent,
+  LifeguardEventType,
+  EventOf,
+  EventListener,
+  LeaseInfo,
+  DriverKind,
+  DestroyReason,
+  CircuitState,
+} from './core/events.js';
+export type {
+  CommonPoolOptions,
+  LeakDetectionOptions,
+  CaptureStacks,
+  NestedAcquirePolicy,
+  SaturationOptions,
+  AcquireOptions,
+} from './core/options.js';
+export type { PoolStats, CloseResult } from './core/pool.js';
+export type { Percentiles } from './core/samples.js';
+export type { Logger } from './core/logger.js';
+export { silentLogger } from './core/logger.js';
+export { redactUrl } from './core/redact.js';

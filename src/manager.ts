@@ -1,0 +1,110 @@
+/**
+ * The process-wide pool manager: get-or-create pools by name, one event stream for
+ * all of them, tags for attribution, and a graceful close of everything.
+ * Survives duplicated copies of the package (`globalThis` + `Symbol.for`).
+ */
+import { runWithTag } from './core/context.js';
+import { ConfigError } from './core/errors.js';
+import type { EventListener, LeaseInfo } from './core/events.js';
+import type { CloseResult } from './core/pool.js';
+import { registry } from './core/registry.js';
+import { LifeguardPgPool } from './pg/pool.js';
+import type { PgPoolOptions } from './pg/options.js';
+
+interface Entry {
+  readonly pool: LifeguardPgPool;
+  readonly options: object;
+}
+
+/** The process-wide registry of pools. Get it with {@link getPoolManager}. */
+export class PoolManager {
+  readonly #pg = new Map<string, Entry>();
+
+  /**
+   * The PostgreSQL pool named `name`, created on first use. The same name with
+   * different options is a `ConfigError`.
+   */
+  pg(name: string, options: Omit<PgPoolOptions, 'name'> & { name?: string } = {}): LifeguardPgPool {
+    checkName(name, options);
+    const existing = this.#pg.get(name);
+    if (existing !== undefined && !existing.pool.ending) {
+      if (!sameOptions(existing.options, options)) {
+        throw new ConfigError(
+          `lifeguard: pool "${name}" already exists with different options; use one set of options per name, or another name`,
+          { pool: name },
+        );
+      }
+      return existing.pool;
+    }
+    const pool = new LifeguardPgPool({ ...options, name });
+    this.#pg.set(name, { pool, options });
+    return pool;
+  }
+
+  /** Runs `fn` with every lease taken inside it attributed to `tag` (AsyncLocalStorage). */
+  runWithTag<T>(tag: string, fn: () => T): T {
+    return runWithTag(tag, fn);
+  }
+
+  /** Listens to the events of every pool in the process. */
+  on(event: 'event', listener: EventListener): this {
+    if (event !== 'event') throw new TypeError(`lifeguard: the manager emits only 'event', not ${String(event)}`);
+    registry.hub.add(listener);
+    return this;
+  }
+
+  /** Stops listening. */
+  off(event: 'event', listener: EventListener): this {
+    if (event === 'event') registry.hub.remove(listener);
+    return this;
+  }
+
+  /** Outstanding leases of every open pool, oldest first. */
+  leases(): LeaseInfo[] {
+    return [...registry.pools].flatMap((p) => p.leases()).sort((a, b) => b.ageMs - a.ageMs);
+  }
+
+  /**
+   * Closes every pool the manager created: drains for up to `timeoutMs` (default
+   * 10 s), then forces what is left. Resolves with what was forced.
+   */
+  async close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
+    const pools = [...this.#pg.values()].map((e) => e.pool);
+    this.#pg.clear();
+    const results = await Promise.all(pools.map((p) => p.close(opts)));
+    return { forced: results.flatMap((r) => r.forced) };
+  }
+}
+
+function checkName(name: unknown, options: { name?: string }): void {
+  if (typeof name !== 'string' || name === '') {
+    throw new ConfigError(`lifeguard: a pool name must be a non-empty string, got ${typeof name}`, { option: 'name' });
+  }
+  if (options.name !== undefined && options.name !== name) {
+    throw new ConfigError(`lifeguard: pool "${name}": options.name ${JSON.stringify(options.name)} contradicts the name argument`, {
+      pool: name,
+      option: 'name',
+    });
+  }
+}
+
+/** Structural equality of option objects (functions and class instances by identity). */
+export function sameOptions(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const protoA = Object.getPrototypeOf(a);
+  if (protoA !== Object.getPrototypeOf(b) || (protoA !== Object.prototype && protoA !== Array.prototype && protoA !== null)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => sameOptions((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+const KEY = Symbol.for('lifeguard.manager');
+
+/** The one pool manager of this process (shared by every copy of lifeguard loaded). */
+export function getPoolManager(): PoolManager {
+  const g = globalThis as { [KEY]?: PoolManager };
+  return (g[KEY] ??= new PoolManager());
+}

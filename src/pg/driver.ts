@@ -1,0 +1,153 @@
+/** The pg driver of the core: opens, checks, resets and closes `pg.Client`s. */
+import pg from 'pg';
+import type { Driver, LeaseHandle } from '../core/driver.js';
+import { scrubError } from '../core/redact.js';
+import { PgPoolClient } from './client.js';
+import type { ResolvedPgOptions } from './options.js';
+
+interface PgInternals {
+  _ending?: boolean;
+  _connectionError?: boolean;
+  _queryable?: boolean;
+  _activeQuery?: unknown;
+  _queryQueue?: unknown[];
+  getTransactionStatus?(): string | null;
+  connection?: { stream?: { destroy?(): void; ref?(): void; unref?(): void } };
+}
+
+/** `<app>:<pool>:<pid>`, the `application_name` of every connection. */
+export function pgConnectionName(app: string, pool: string): string {
+  return `${app}:${pool}:${process.pid}`;
+}
+
+/**
+ * True when an error leaves a connection in an unknown state: anything that is not
+ * a server error about the statement (socket errors, timeouts), and server errors
+ * that end the session (FATAL, PANIC, class 08 connection exceptions, 57P0x).
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return true;
+  if (!(err instanceof pg.DatabaseError)) return true;
+  const sev = err.severity;
+  if (sev === 'FATAL' || sev === 'PANIC') return true;
+  const code = err.code ?? '';
+  return code.startsWith('08') || code.startsWith('57P');
+}
+
+export class PgDriver implements Driver<pg.Client, PgPoolClient> {
+  readonly kind = 'pg' as const;
+  readonly #opts: ResolvedPgOptions;
+  readonly #Client: new (config: pg.ClientConfig) => pg.Client;
+  readonly #config: pg.ClientConfig;
+
+  constructor(opts: ResolvedPgOptions, Client: new (config: pg.ClientConfig) => pg.Client) {
+    this.#opts = opts;
+    this.#Client = Client;
+    this.#config = {
+      ...opts.client,
+      application_name: pgConnectionName(opts.common.app, opts.common.name),
+      connectionTimeoutMillis: opts.common.connectTimeoutMs,
+    };
+  }
+
+  async create(): Promise<pg.Client> {
+    const client = new this.#Client(this.#config);
+    // Until watch() attaches the real listener, an 'error' must not crash the process.
+    client.on('error', noop);
+    try {
+      await client.connect();
+      if (this.#opts.onConnect) await this.#opts.onConnect(client);
+      const verify = this.#opts.verify;
+      if (verify) {
+        await new Promise<void>((resolve, reject) => {
+          verify(client, (err) => (err ? reject(err) : resolve()));
+        });
+      }
+    } catch (err) {
+      void this.destroy(client);
+      throw scrubError(err, this.#opts.secrets);
+    }
+    if (this.#opts.allowExitOnIdle) internals(client).connection?.stream?.unref?.();
+    return client;
+  }
+
+  destroy(client: pg.Client): Promise<void> {
+    const timeoutMs = this.#opts.common.connectTimeoutMs;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        internals(client).connection?.stream?.destroy?.();
+        resolve();
+      }, timeoutMs);
+      timer.unref?.();
+      client.end().then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        () => {
+          clearTimeout(timer);
+          internals(client).connection?.stream?.destroy?.();
+          resolve();
+        },
+      );
+    });
+  }
+
+  async validate(client: pg.Client): Promise<boolean> {
+    if (this.dirtyReason(client) !== undefined) return false;
+    const timeoutMs = this.#opts.common.connectTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const ok = await Promise.race([
+        client.query('SELECT 1').then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      return ok;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  watch(client: pg.Client, onBroken: (error: Error | undefined) => void): void {
+    client.on('error', (err: Error) => onBroken(scrubError(err, this.#opts.secrets)));
+    client.on('end', () => onBroken(undefined));
+  }
+
+  dirtyReason(client: pg.Client): string | undefined {
+    const c = internals(client);
+    if (c._ending || c._connectionError || c._queryable === false) return 'connection closed';
+    if (c._activeQuery || (c._queryQueue !== undefined && c._queryQueue.length > 0)) return 'query still pending';
+    const tx = c.getTransactionStatus ? c.getTransactionStatus() : 'I';
+    if (tx === 'T' || tx === 'E') return `transaction status ${tx}`;
+    return undefined;
+  }
+
+  async reset(client: pg.Client, reason: string): Promise<string | undefined> {
+    if (!reason.startsWith('transaction')) return undefined;
+    await client.query('ROLLBACK');
+    const tx = internals(client).getTransactionStatus?.();
+    return tx === 'I' || tx === undefined ? 'rollback' : undefined;
+  }
+
+  wrap(client: pg.Client, lease: LeaseHandle): PgPoolClient {
+    return new PgPoolClient(client, lease);
+  }
+
+  /** Keeps the process alive while a connection is in use (allowExitOnIdle). */
+  setActive(client: pg.Client, active: boolean): void {
+    if (!this.#opts.allowExitOnIdle) return;
+    const s = internals(client).connection?.stream;
+    if (active) s?.ref?.();
+    else s?.unref?.();
+  }
+}
+
+function internals(client: pg.Client): PgInternals {
+  return client as unknown as PgInternals;
+}
+
+function noop(): void {}

@@ -1,0 +1,201 @@
+/**
+ * PostgreSQL pool options: lifeguard's common options, pg.Pool's option names as
+ * aliases, and every pg.ClientConfig field passed through to each connection.
+ */
+import type pg from 'pg';
+import { ConfigError } from '../core/errors.js';
+import { COMMON_KEYS, type CommonPoolOptions, OptionChecker, type ResolvedCommonOptions, resolveCommonOptions } from '../core/options.js';
+import { redactUrl } from '../core/redact.js';
+
+/** pg.ClientConfig fields handed to every connection as they are. */
+export const PG_CLIENT_KEYS = [
+  'user',
+  'database',
+  'password',
+  'port',
+  'host',
+  'connectionString',
+  'keepAlive',
+  'stream',
+  'statement_timeout',
+  'ssl',
+  'enableChannelBinding',
+  'sslnegotiation',
+  'query_timeout',
+  'lock_timeout',
+  'keepAliveInitialDelayMillis',
+  'idle_in_transaction_session_timeout',
+  'application_name',
+  'fallback_application_name',
+  'types',
+  'options',
+  'client_encoding',
+  'pipeline',
+] as const satisfies readonly (keyof pg.ClientConfig)[];
+
+/** pg.Pool option names, accepted so that `new pg.Pool(config)` configs work unchanged. */
+export const PG_POOL_KEYS = [
+  'idleTimeoutMillis',
+  'connectionTimeoutMillis',
+  'maxLifetimeSeconds',
+  'allowExitOnIdle',
+  'Client',
+  'Promise',
+  'onConnect',
+  'verify',
+  'log',
+  'binary',
+  'parseInputDatesAsUTC',
+] as const;
+
+/** Options of `createPgPool()` / `lg.pg()`. */
+export interface PgPoolOptions extends CommonPoolOptions, Omit<pg.ClientConfig, 'connectionTimeoutMillis'> {
+  /**
+   * pg.Pool's name for `idleTimeoutMs`; 0 keeps idle connections.
+   * @default 30000 (lifeguard's `idleTimeoutMs`)
+   */
+  idleTimeoutMillis?: number | null;
+  /**
+   * pg.Pool's name for the connect wait: sets both `connectTimeoutMs` and
+   * `acquireTimeoutMs` unless those are given. 0 means lifeguard's defaults, never "forever".
+   */
+  connectionTimeoutMillis?: number;
+  /** pg.Pool's name for `maxLifetimeMs`, in seconds. */
+  maxLifetimeSeconds?: number;
+  /**
+   * Let the process exit while connections sit idle (their sockets are unref'd).
+   * @default false
+   */
+  allowExitOnIdle?: boolean;
+  /**
+   * The client class to instantiate.
+   * @default pg.Client
+   */
+  Client?: new (config: pg.ClientConfig) => pg.Client;
+  /** Accepted for pg.Pool compatibility; lifeguard always uses native promises. */
+  Promise?: PromiseConstructorLike;
+  /** Runs on each new connection before first use (pg.Pool's hook); a rejection fails that connect. */
+  onConnect?: (client: pg.Client) => void | Promise<void>;
+  /** pg.Pool's verify hook, called on each new connection before first use. */
+  verify?: (client: pg.Client, done: (err?: Error) => void) => void;
+  /** pg.Pool's debug log function; receives lifeguard's debug lines. */
+  log?: (...messages: unknown[]) => void;
+  /** Ask the server for binary results (pg default). */
+  binary?: boolean;
+  /** pg default. */
+  parseInputDatesAsUTC?: boolean;
+}
+
+/** Resolved pg options: the common part, the client config and the pg.Pool extras. */
+export interface ResolvedPgOptions {
+  readonly common: ResolvedCommonOptions;
+  /** Passed to each `new Client(...)`; holds the password, never printed. */
+  readonly client: Readonly<pg.ClientConfig & { binary?: boolean; parseInputDatesAsUTC?: boolean }>;
+  readonly Client: (new (config: pg.ClientConfig) => pg.Client) | undefined;
+  readonly allowExitOnIdle: boolean;
+  readonly onConnect: ((client: pg.Client) => void | Promise<void>) | undefined;
+  readonly verify: ((client: pg.Client, done: (err?: Error) => void) => void) | undefined;
+  readonly log: ((...messages: unknown[]) => void) | undefined;
+  /** Strings to scrub from any error text (password, connection string). */
+  readonly secrets: readonly string[];
+  /** A safe description of where the pool connects, for messages. */
+  readonly target: string;
+}
+
+const PG_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, ...PG_CLIENT_KEYS, ...PG_POOL_KEYS]);
+
+/** Validates and splits pg pool options. */
+export function resolvePgOptions(input: PgPoolOptions, env: NodeJS.ProcessEnv = process.env): ResolvedPgOptions {
+  if (typeof input !== 'object' || input === null) {
+    throw new ConfigError(`lifeguard: pg pool options must be an object, got ${input === null ? 'null' : typeof input}`);
+  }
+  const raw = input as Record<string, unknown>;
+  const c = new OptionChecker(typeof raw.name === 'string' ? raw.name : 'default');
+  c.unknownKeys('', raw, PG_ALLOWED, 'not a lifeguard, pg.Pool or pg.Client option');
+
+  const common: Record<string, unknown> = {};
+  for (const k of COMMON_KEYS) common[k] = raw[k];
+  alias(c, raw, common, 'idleTimeoutMillis', 'idleTimeoutMs', (v) => (v === null ? 0 : c.int('idleTimeoutMillis', v, 0)));
+  alias(c, raw, common, 'maxLifetimeSeconds', 'maxLifetimeMs', (v) => c.int('maxLifetimeSeconds', v, 0) * 1000);
+  if (raw.connectionTimeoutMillis !== undefined) {
+    const ms = c.int('connectionTimeoutMillis', raw.connectionTimeoutMillis, 0);
+    if (ms > 0) {
+      if (common.connectTimeoutMs === undefined) common.connectTimeoutMs = ms;
+      if (common.acquireTimeoutMs === undefined) common.acquireTimeoutMs = ms;
+    }
+  }
+  if (common.app === undefined && typeof raw.application_name === 'string' && raw.application_name !== '') {
+    common.app = raw.application_name;
+  }
+  const resolved = resolveCommonOptions(common, env);
+
+  const client: Record<string, unknown> = {};
+  for (const k of PG_CLIENT_KEYS) if (raw[k] !== undefined) client[k] = raw[k];
+  if (raw.binary !== undefined) client.binary = raw.binary;
+  if (raw.parseInputDatesAsUTC !== undefined) client.parseInputDatesAsUTC = raw.parseInputDatesAsUTC;
+
+  const secrets: string[] = [];
+  if (typeof raw.password === 'string' && raw.password.length > 0) secrets.push(raw.password);
+  let target = 'PostgreSQL';
+  if (raw.connectionString !== undefined) {
+    if (typeof raw.connectionString !== 'string' || raw.connectionString === '') {
+      c.fail('connectionString', 'a non-empty string', typeof raw.connectionString === 'string' ? '' : typeof raw.connectionString);
+    }
+    const cs = raw.connectionString as string;
+    const pw = urlPassword(cs);
+    if (pw) secrets.push(pw, encodeURIComponent(pw));
+    secrets.push(cs);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(cs)) {
+      try {
+        new URL(cs);
+      } catch {
+        throw new ConfigError(
+          `lifeguard: pool "${resolved.name}": option connectionString is not a valid URL: ${redactUrl(cs)}`,
+          { pool: resolved.name, option: 'connectionString' },
+        );
+      }
+    }
+    target = redactUrl(cs);
+  } else if (raw.host !== undefined || raw.port !== undefined) {
+    target = `postgres://${String(raw.host ?? 'localhost')}:${String(raw.port ?? 5432)}`;
+  }
+  for (const k of ['Client', 'onConnect', 'verify', 'log'] as const) {
+    if (raw[k] !== undefined && typeof raw[k] !== 'function') c.fail(k, 'a function', raw[k]);
+  }
+  if (raw.allowExitOnIdle !== undefined && typeof raw.allowExitOnIdle !== 'boolean') c.fail('allowExitOnIdle', 'a boolean', raw.allowExitOnIdle);
+
+  return Object.freeze({
+    common: resolved,
+    client: Object.freeze(client) as ResolvedPgOptions['client'],
+    Client: raw.Client as ResolvedPgOptions['Client'],
+    allowExitOnIdle: raw.allowExitOnIdle === true,
+    onConnect: raw.onConnect as ResolvedPgOptions['onConnect'],
+    verify: raw.verify as ResolvedPgOptions['verify'],
+    log: raw.log as ResolvedPgOptions['log'],
+    secrets: Object.freeze(secrets.filter((s) => s.length > 0)),
+    target,
+  });
+}
+
+function alias(
+  c: OptionChecker,
+  raw: Record<string, unknown>,
+  common: Record<string, unknown>,
+  pgName: string,
+  ours: string,
+  convert: (v: unknown) => number,
+): void {
+  if (raw[pgName] === undefined) return;
+  if (raw[ours] !== undefined) c.fail(pgName, `left out when ${ours} is given (they set the same thing)`, raw[pgName]);
+  common[ours] = convert(raw[pgName]);
+}
+
+function urlPassword(cs: string): string | undefined {
+  const m = /\/\/[^/@:]*:([^@/]*)@/.exec(cs);
+  if (!m || !m[1]) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return m[1];
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * `LifeguardPgPool`: a drop-in `pg.Pool` (it is `instanceof pg.Pool` of the
+ * application's `pg`) on lifeguard's engine, plus `acquire`, `withConnection`,
+ * `withTransaction`, `stats` and `leases`.
+ */
+import pg from 'pg';
+import { contextStorage } from '../core/context.js';
+import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js';
+import { Lease, kEnd, kRecord } from '../core/lease.js';
+import type { AcquireOptions } from '../core/options.js';
+import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
+import { registry } from '../core/registry.js';
+import { PgPoolClient } from './client.js';
+import { PgDriver, isConnectionError } from './driver.js';
+import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './options.js';
+import { beginStatement, type TransactionOptions } from './transaction.js';
+
+/** A lease of a PostgreSQL connection: `lease.client` is a {@link PgPoolClient}. */
+export type PgLease = Lease<pg.Client, PgPoolClient>;
+
+type Callback<T> = (err: Error | undefined, value?: T) => void;
+type AnyListener = (...args: never[]) => void;
+type OnceWrapper = EventListener & { listener?: AnyListener };
+
+/** A PostgreSQL pool: `pg.Pool`'s API on lifeguard's engine. */
+export class LifeguardPgPool extends pg.Pool {
+  readonly #core: CorePool<pg.Client, PgPoolClient>;
+  readonly #hub: EventHub;
+  readonly #opts: ResolvedPgOptions;
+  readonly #driver: PgDriver;
+  #ended = false;
+
+  /** Use `createPgPool()` or `getPoolManager().pg()`. */
+  constructor(options: PgPoolOptions = {}) {
+    const opts = resolvePgOptions(options);
+    // pg.Pool keeps its own copy of the options: give it nothing secret.
+    super({ max: opts.common.max, min: opts.common.min, idleTimeoutMillis: opts.common.idleTimeoutMs });
+    this.#opts = opts;
+    const ClientClass = opts.Client ?? (this as unknown as { Client: new (c: pg.ClientConfig) => pg.Client }).Client;
+    this.#driver = new PgDriver(opts, ClientClass);
+    this.#hub = new EventHub(registry.hub, opts.common.logger);
+    const driver = this.#driver;
+    this.#core = new CorePool(this.#driver, opts.common, this.#hub, {
+      onConnect: (c) => {
+        if (this.listenerCount('connect') > 0) this.emit('connect', c);
+      },
+      onAcquire: (c, lease) => {
+        driver.setActive(c, true);
+        if (this.listenerCount('acquire') > 0) this.emit('acquire', lease.client);
+      },
+      onRelease: (err, c) => {
+        driver.setActive(c, false);
+        if (this.listenerCount('release') > 0) this.emit('release', err, c);
+      },
+      onRemove: (c) => {
+        if (this.listenerCount('remove') > 0) this.emit('remove', c);
+      },
+      onError: (err, c) => {
+        // pg.Pool crashes the process when nobody listens; lifeguard never does.
+        if (this.listenerCount('error') > 0) this.emit('error', err, c);
+      },
+    });
+    Object.defineProperty(this, 'ending', { get: () => this.#core.closing, configurable: true });
+    Object.defineProperty(this, 'ended', { get: () => this.#ended, configurable: true });
+    registry.pools.add(this);
+  }
+
+  /** The pool's name. */
+  get name(): string {
+    return this.#core.name;
+  }
+
+  /** Where the pool connects, with any password masked. */
+  get target(): string {
+    return this.#opts.target;
+  }
+
+  /** @internal the engine, for the pg.Pool count getters. */
+  get _core(): CorePool<pg.Client, PgPoolClient> {
+    return this.#core;
+  }
+
+  // ---- pg.Pool API ----------------------------------------------------------------
+
+  /** Checks out a client; call `client.release()` when done (pg.Pool's API). */
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
+  override connect(
+    callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void,
+  ): Promise<pg.PoolClient> | void {
+    const site = this.#core.site(LifeguardPgPool.prototype.connect);
+    const p = this.#core.acquire(undefined, site, true).then((lease) => lease.client as unknown as pg.PoolClient);
+    if (callback === undefined) return p;
+    p.then(
+      (client) => callback(undefined, client, (err) => (client as unknown as PgPoolClient).release(err as Error | undefined)),
+      (err: Error) => callback(err, undefined, noop),
+    );
+  }
+
+  /**
+   * Runs one query on a pooled connection, in every pg form: `(text)`,
+   * `(text, values)`, `(config)`, with or without a callback, or a submittable.
+   */
+  // @ts-expect-error pg's overloads include `any`; this implementation accepts every form
+  override query(text: unknown, values?: unknown, callback?: unknown): unknown {
+    const site = this.#core.site(LifeguardPgPool.prototype.query);
+    if (typeof values === 'function') {
+      callback = values;
+      values = undefined;
+    }
+    if (typeof text === 'object' && text !== null && typeof (text as { submit?: unknown }).submit === 'function') {
+      return this.#querySubmittable(text as pg.Submittable & NodeJS.EventEmitter, values, site);
+    }
+    const p = this.#core.acquire(undefined, site, false).then((lease) => {
+      const rec = lease[kRecord];
+      return (rec.conn.raw.query(text as string, values as unknown[]) as Promise<pg.QueryResult>).then(
+        (res) => {
+          this.#core.releaseLease(rec, undefined, undefined);
+          return res;
+        },
+        (err: unknown) => {
+          this.#core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
+          throw err;
+        },
+      );
+    });
+    if (typeof callback === 'function') {
+      const cb = callback as Callback<pg.QueryResult>;
+      p.then(
+        (res) => cb(undefined, res),
+        (err: Error) => cb(err),
+      );
+      return undefined;
+    }
+    return p;
+  }
+
+  #querySubmittable(q: pg.Submittable & NodeJS.EventEmitter, values: unknown, site: ReturnType<CorePool<pg.Client, PgPoolClient>['site']>): unknown {
+    this.#core.acquire(undefined, site, false).then(
+      (lease) => {
+        const rec = lease[kRecord];
+        let done = false;
+        const finish = (err?: unknown): void => {
+          if (done) return;
+          done = true;
+          this.#core.releaseLease(rec, err !== undefined && isConnectionError(err) ? err : undefined, undefined);
+        };
+        q.once('end', () => finish());
+        q.once('error', (err: unknown) => finish(err));
+        (rec.conn.raw as unknown as { query(q: unknown, v?: unknown): unknown }).query(q, values);
+      },
+      (err: unknown) => q.emit('error', err),
+    );
+    return q;
+  }
+
+  /** Closes the pool: waits for leases (10 s), then forces the rest. pg.Pool's `end()`. */
+  override end(): Promise<void>;
+  override end(callback: () => void): void;
+  override end(callback?: () => void): Promise<void> | void {
+    const p = this.close().then(() => undefined);
+    if (callback === undefined) return p;
+    void p.then(callback, callback);
+  }
+
+  // ---- lifeguard API ---------------------------------------------------------------
+
+  /** Checks out a connection as a lease: `lease.client`, then `lease.release()` (or `await using`). */
+  acquire(opts?: AcquireOptions): Promise<PgLease> {
+    return this.#core.acquire(opts, this.#core.site(LifeguardPgPool.prototype.acquire), true);
+  }
+
+  /**
+   * Runs `fn` with a connection and always releases it, also when `fn` throws; a
+   * connection whose state is unknown afterwards is closed, one left in a
+   * transaction is rolled back.
+   */
+  withConnection<T>(fn: (client: PgPoolClient) => Promise<T> | T, opts?: AcquireOptions): Promise<T> {
+    return this.#withLease(this.#core.site(LifeguardPgPool.prototype.withConnection), opts, fn);
+  }
+
+  /**
+   * Runs `fn` in a transaction: `BEGIN` (with the options), `COMMIT` on success,
+   * `ROLLBACK` when `fn` throws; the connection is closed if `ROLLBACK` fails.
+   */
+  withTransaction<T>(fn: (client: PgPoolClient) => Promise<T> | T, opts?: TransactionOptions & AcquireOptions): Promise<T> {
+    const site = this.#core.site(LifeguardPgPool.prototype.withTransaction);
+    let begin: string;
+    try {
+      begin = beginStatement(this.#core.name, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#withLease(site, opts, async (client) => {
+      await client.query(begin);
+      let result: T;
+      try {
+        result = await fn(client);
+      } catch (err) {
+        if (client.getTransactionStatus() !== 'I') {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackErr) {
+            throw new RollbackFailed(err, rollbackErr);
+          }
+        }
+        throw err;
+      }
+      await client.query('COMMIT');
+      return result;
+    });
+  }
+
+  async #withLease<T>(
+    site: ReturnType<CorePool<pg.Client, PgPoolClient>['site']>,
+    opts: AcquireOptions | undefined,
+    fn: (client: PgPoolClient) => Promise<T> | T,
+  ): Promise<T> {
+    const lease = await this.#core.acquire(opts, site, false);
+    const rec = lease[kRecord];
+    const client = lease.client;
+    let result: T;
+    try {
+      if (this.#core.options.onNestedAcquire === 'ignore') {
+        result = await fn(client);
+      } else {
+        const outer = contextStorage.getStore();
+        const scope = { tag: rec.tag, held: outer ? [...outer.held, rec] : [rec] };
+        result = await contextStorage.run(scope, () => fn(client));
+      }
+    } catch (err) {
+      if (!rec.released) {
+        if (err instanceof RollbackFailed) {
+          lease.destroy(err.rollbackError);
+          throw err.original;
+        }
+        lease[kEnd](isConnectionError(err) ? err : undefined);
+      }
+      throw err;
+    }
+    if (!rec.released) lease[kEnd](undefined);
+    return result;
+  }
+
+  /** Counters, budget and wait/hold percentiles. */
+  stats(): PoolStats {
+    return this.#core.stats();
+  }
+
+  /** Outstanding leases, oldest first: id, age, tag, acquisition site. */
+  leases(): LeaseInfo[] {
+    return this.#core.leases();
+  }
+
+  /**
+   * Closes the pool: new acquires fail with `POOL_CLOSED`, waiters are rejected,
+   * leases get `timeoutMs` (default 10 s) to come back, then are forced and reported.
+   */
+  async close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
+    const result = await this.#core.close({ timeoutMs: opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
+    this.#ended = true;
+    registry.pools.delete(this);
+    return result;
+  }
+
+  /** @internal */
+  reclaim(): void {
+    // leak reports in tests: nothing to reclaim for plain leases yet beyond what close() forces
+  }
+
+  // ---- the lifeguard event stream on 'event' -------------------------------------
+
+  override on(event: 'event', listener: EventListener): this;
+  override on(event: string | symbol, listener: AnyListener): this;
+  override on(event: string | symbol, listener: AnyListener): this {
+    if (event === 'event') {
+      this.#hub.add(listener as EventListener);
+      return this;
+    }
+    return (super.on as (e: string | symbol, l: AnyListener) => this)(event, listener);
+  }
+  override addListener(event: 'event', listener: EventListener): this;
+  override addListener(event: string | symbol, listener: AnyListener): this;
+  override addListener(event: string | symbol, listener: AnyListener): this {
+    return this.on(event, listener);
+  }
+  override once(event: 'event', listener: EventListener): this;
+  override once(event: string | symbol, listener: AnyListener): this;
+  override once(event: string | symbol, listener: AnyListener): this {
+    if (event === 'event') {
+      const wrapper: OnceWrapper = (e) => {
+        this.#hub.remove(wrapper);
+        (listener as EventListener)(e);
+      };
+      wrapper.listener = listener;
+      this.#hub.add(wrapper);
+      return this;
+    }
+    return (super.once as (e: string | symbol, l: AnyListener) => this)(event, listener);
+  }
+  override off(event: 'event', listener: EventListener): this;
+  override off(event: string | symbol, listener: AnyListener): this;
+  override off(event: string | symbol, listener: AnyListener): this {
+    if (event === 'event') {
+      this.#hub.remove(listener as EventListener);
+      return this;
+    }
+    return (super.off as (e: string | symbol, l: AnyListener) => this)(event, listener);
+  }
+  override removeListener(event: 'event', listener: EventListener): this;
+  override removeListener(event: string | symbol, listener: AnyListener): this;
+  override removeListener(event: string | symbol, listener: AnyListener): this {
+    return this.off(event, listener);
+  }
+  override removeAllListeners(event?: string | symbol): this {
+    if (event === undefined || event === 'event') this.#hub.clear();
+    if (event === 'event') return this;
+    return super.removeAllListeners(event);
+  }
+  override listenerCount(event: string | symbol, listener?: AnyListener): number {
+    if (event === 'event') return this.#hub.count;
+    return (super.listenerCount as (e: string | symbol, l?: AnyListener) => number)(event, listener);
+  }
+}
+
+// pg.Pool's counts are prototype getters in pg-pool (typed as properties): replace them.
+Object.defineProperties(LifeguardPgPool.prototype, {
+  totalCount: { get(this: LifeguardPgPool) { return this._core.total; }, configurable: true },
+  idleCount: { get(this: LifeguardPgPool) { return this._core.idleCount; }, configurable: true },
+  waitingCount: { get(this: LifeguardPgPool) { return this._core.waitingCount; }, configurable: true },
+  expiredCount: { get() { return 0; }, configurable: true },
+});
+
+/** @internal carries a failed ROLLBACK out of the transaction body. */
+class RollbackFailed {
+  constructor(
+    readonly original: unknown,
+    readonly rollbackError: unknown,
+  ) {}
+}
+
+function noop(): void {}
+
+/** Creates a PostgreSQL pool that is also a `pg.Pool`. */
+export function createPgPool(options: PgPoolOptions = {}): LifeguardPgPool {
+  return new LifeguardPgPool(options);
+}
