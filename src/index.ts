@@ -46,3 +46,4 @@ export type { Percentiles } from './core/samples.js';
 export type { Logger } from './core/logger.js';
 export { silentLogger } from './core/logger.js';
 export { redactUrl } from './core/redact.js';
+export { requestTag, tagRequests, withRequestTag, type TaggableRequest, type TagOptions } from './http.js';

@@ -312,7 +312,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       }
       this.#waiters.push(w);
       this.#dispatch();
-      if (!w.settled && !this.#exhausted && this.#idle.length === 0 && this.budget.available === 0) {
+      // exhausted: every connection is in use and none is on its way
+      if (
+        !w.settled &&
+        !this.#exhausted &&
+        this.#idle.length === 0 &&
+        this.budget.available === 0 &&
+        this.#creating + this.#validating + this.#resetting === 0
+      ) {
         this.#exhausted = true;
         if (this.events.active) {
           this.#emit({ type: 'exhausted', pool: this.name, driver: this.kind, time: Date.now(), waiting: this.#waiters.size, max: this.options.max });
@@ -585,6 +592,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       this.#give(conn);
     }
     this.#hooks.onRelease?.(error, conn.raw);
+    // after the hand-over, so a connection passed straight to a waiter is no dip
+    if (this.options.saturation !== false) this.#checkSaturation();
     if (this.events.active) {
       this.#emit({
         type: 'release',
@@ -619,7 +628,6 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       }
       safeLog(this.options.logger, 'info', `lifeguard: pool "${this.name}": leaked lease #${rec.id} came back after ${formatDuration(now - rec.acquiredAt)}`);
     }
-    if (this.options.saturation !== false) this.#checkSaturation();
     if (this.#closing && this.#leases.size === 0) this.#onDrained?.();
   }
 
@@ -717,6 +725,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     rec.releaseNote = 'garbage collection (never released)';
     const info = leaseInfo(rec, this.name, performance.now());
     this.#finish(rec);
+    this.#checkSaturation();
     this.#reportLeak('lost', info);
     this.#destroy(rec.conn, 'lost', undefined);
   }
@@ -824,6 +833,25 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       heldMs: this.#heldSamples.summary(),
       budget: { available: this.budget.available, ...held },
     };
+  }
+
+  /**
+   * Forces every outstanding lease back: each connection is closed (its state is
+   * unknown) and later use of the lease throws `LEASE_RELEASED` with `note`.
+   * Returns what was reclaimed. For test suites, after a leak was reported.
+   */
+  reclaim(note: string): LeaseInfo[] {
+    const now = performance.now();
+    const out: LeaseInfo[] = [];
+    for (const rec of [...this.#leases]) {
+      out.push(leaseInfo(rec, this.name, now));
+      rec.released = true;
+      rec.releaseNote = note;
+      this.#finish(rec);
+      this.#destroy(rec.conn, 'released-with-error', note);
+    }
+    if (out.length > 0) this.#checkSaturation();
+    return out;
   }
 
   // ---- close -----------------------------------------------------------------------

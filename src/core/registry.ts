@@ -12,8 +12,8 @@ export interface RegisteredPool {
   /** Outstanding leases and dedicated connections (subscribers, listeners). */
   leases(): LeaseInfo[];
   stats(): PoolStats;
-  /** @internal releases everything a leak report found, so the next test starts clean. */
-  reclaim(): void;
+  /** @internal forces everything outstanding back, so the next test starts clean. */
+  reclaim(note: string): LeaseInfo[];
 }
 
 interface Registry {

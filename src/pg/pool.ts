@@ -10,6 +10,7 @@ import { Lease, kEnd, kRecord } from '../core/lease.js';
 import type { AcquireOptions } from '../core/options.js';
 import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
 import { registry } from '../core/registry.js';
+import type { SiteHolder } from '../core/site.js';
 import { PgPoolClient } from './client.js';
 import { PgDriver, isConnectionError } from './driver.js';
 import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './options.js';
@@ -97,63 +98,6 @@ export class LifeguardPgPool extends pg.Pool {
     );
   }
 
-  /**
-   * Runs one query on a pooled connection, in every pg form: `(text)`,
-   * `(text, values)`, `(config)`, with or without a callback, or a submittable.
-   */
-  // @ts-expect-error pg's overloads include `any`; this implementation accepts every form
-  override query(text: unknown, values?: unknown, callback?: unknown): unknown {
-    const site = this.#core.site(LifeguardPgPool.prototype.query);
-    if (typeof values === 'function') {
-      callback = values;
-      values = undefined;
-    }
-    if (typeof text === 'object' && text !== null && typeof (text as { submit?: unknown }).submit === 'function') {
-      return this.#querySubmittable(text as pg.Submittable & NodeJS.EventEmitter, values, site);
-    }
-    const p = this.#core.acquire(undefined, site, false).then((lease) => {
-      const rec = lease[kRecord];
-      return (rec.conn.raw.query(text as string, values as unknown[]) as Promise<pg.QueryResult>).then(
-        (res) => {
-          this.#core.releaseLease(rec, undefined, undefined);
-          return res;
-        },
-        (err: unknown) => {
-          this.#core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
-          throw err;
-        },
-      );
-    });
-    if (typeof callback === 'function') {
-      const cb = callback as Callback<pg.QueryResult>;
-      p.then(
-        (res) => cb(undefined, res),
-        (err: Error) => cb(err),
-      );
-      return undefined;
-    }
-    return p;
-  }
-
-  #querySubmittable(q: pg.Submittable & NodeJS.EventEmitter, values: unknown, site: ReturnType<CorePool<pg.Client, PgPoolClient>['site']>): unknown {
-    this.#core.acquire(undefined, site, false).then(
-      (lease) => {
-        const rec = lease[kRecord];
-        let done = false;
-        const finish = (err?: unknown): void => {
-          if (done) return;
-          done = true;
-          this.#core.releaseLease(rec, err !== undefined && isConnectionError(err) ? err : undefined, undefined);
-        };
-        q.once('end', () => finish());
-        q.once('error', (err: unknown) => finish(err));
-        (rec.conn.raw as unknown as { query(q: unknown, v?: unknown): unknown }).query(q, values);
-      },
-      (err: unknown) => q.emit('error', err),
-    );
-    return q;
-  }
-
   /** Closes the pool: waits for leases (10 s), then forces the rest. pg.Pool's `end()`. */
   override end(): Promise<void>;
   override end(callback: () => void): void;
@@ -212,7 +156,7 @@ export class LifeguardPgPool extends pg.Pool {
   }
 
   async #withLease<T>(
-    site: ReturnType<CorePool<pg.Client, PgPoolClient>['site']>,
+    site: SiteHolder | undefined,
     opts: AcquireOptions | undefined,
     fn: (client: PgPoolClient) => Promise<T> | T,
   ): Promise<T> {
@@ -263,9 +207,9 @@ export class LifeguardPgPool extends pg.Pool {
     return result;
   }
 
-  /** @internal */
-  reclaim(): void {
-    // leak reports in tests: nothing to reclaim for plain leases yet beyond what close() forces
+  /** @internal forces outstanding leases back (lifeguard/vitest after a leak). */
+  reclaim(note: string): LeaseInfo[] {
+    return this.#core.reclaim(note);
   }
 
   // ---- the lifeguard event stream on 'event' -------------------------------------
@@ -322,6 +266,71 @@ export class LifeguardPgPool extends pg.Pool {
     return (super.listenerCount as (e: string | symbol, l?: AnyListener) => number)(event, listener);
   }
 }
+
+/**
+ * `pool.query()` in every pg form: `(text)`, `(text, values)`, `(config)`, with or
+ * without a callback, or a submittable. Installed on the prototype so the pool keeps
+ * pg.Pool's own typed overloads.
+ */
+function query(this: LifeguardPgPool, text: unknown, values?: unknown, callback?: unknown): unknown {
+  const core = this._core;
+  const site = core.site(query);
+  if (typeof values === 'function') {
+    callback = values;
+    values = undefined;
+  }
+  if (typeof text === 'object' && text !== null && typeof (text as { submit?: unknown }).submit === 'function') {
+    return querySubmittable(core, text as pg.Submittable & NodeJS.EventEmitter, values, site);
+  }
+  const p = core.acquire(undefined, site, false).then((lease) => {
+    const rec = lease[kRecord];
+    return (rec.conn.raw.query(text as string, values as unknown[]) as Promise<pg.QueryResult>).then(
+      (res) => {
+        core.releaseLease(rec, undefined, undefined);
+        return res;
+      },
+      (err: unknown) => {
+        core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
+        throw err;
+      },
+    );
+  });
+  if (typeof callback === 'function') {
+    const cb = callback as Callback<pg.QueryResult>;
+    p.then(
+      (res) => cb(undefined, res),
+      (err: Error) => cb(err),
+    );
+    return undefined;
+  }
+  return p;
+}
+
+function querySubmittable(
+  core: CorePool<pg.Client, PgPoolClient>,
+  q: pg.Submittable & NodeJS.EventEmitter,
+  values: unknown,
+  site: SiteHolder | undefined,
+): unknown {
+  core.acquire(undefined, site, false).then(
+    (lease) => {
+      const rec = lease[kRecord];
+      let done = false;
+      const finish = (err?: unknown): void => {
+        if (done) return;
+        done = true;
+        core.releaseLease(rec, err !== undefined && isConnectionError(err) ? err : undefined, undefined);
+      };
+      q.once('end', () => finish());
+      q.once('error', (err: unknown) => finish(err));
+      (rec.conn.raw as unknown as { query(q: unknown, v?: unknown): unknown }).query(q, values);
+    },
+    (err: unknown) => q.emit('error', err),
+  );
+  return q;
+}
+
+Object.defineProperty(LifeguardPgPool.prototype, 'query', { value: query, writable: true, configurable: true });
 
 // pg.Pool's counts are prototype getters in pg-pool (typed as properties): replace them.
 Object.defineProperties(LifeguardPgPool.prototype, {

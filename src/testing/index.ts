@@ -1,0 +1,57 @@
+/**
+ * Leak checks for test suites: `leakReport()` lists what is still out in every
+ * lifeguard pool of the process; `assertNoLeaks()` throws a `LeakError` naming each
+ * with the line that acquired it.
+ */
+import { LeakError } from '../core/errors.js';
+import type { LeaseInfo } from '../core/events.js';
+import { formatDuration } from '../core/leaks.js';
+import { registry } from '../core/registry.js';
+
+/** Everything still out in the process's open pools, oldest first. */
+export function leakReport(): LeaseInfo[] {
+  return [...registry.pools].flatMap((p) => p.leases()).sort((a, b) => b.ageMs - a.ageMs);
+}
+
+/** The text of a leak report: one block per lease, with its stack. */
+export function formatLeakReport(leaks: readonly LeaseInfo[]): string {
+  const lines = [`lifeguard: ${leaks.length} connection${leaks.length === 1 ? '' : 's'} still held:`];
+  for (const l of leaks) {
+    lines.push(
+      `  ${l.kind} #${l.id} of pool "${l.pool}", held ${formatDuration(l.ageMs)}` +
+        (l.tag === undefined ? '' : `, tag ${JSON.stringify(l.tag)}`) +
+        `, acquired at ${l.site ?? 'an unrecorded site (stack capture off)'}`,
+    );
+    if (l.stack) lines.push(l.stack.replace(/^/gm, '  '));
+  }
+  return lines.join('\n');
+}
+
+/** Options of {@link assertNoLeaks}. */
+export interface AssertNoLeaksOptions {
+  /**
+   * Force what it finds back into the pools (connections closed) after reporting,
+   * so the next test starts clean.
+   * @default false
+   */
+  reclaim?: boolean;
+}
+
+/** Throws `LeakError` (code `LEAK`) listing every outstanding lease with its acquisition site. */
+export function assertNoLeaks(options?: AssertNoLeaksOptions): void {
+  const leaks = leakReport();
+  if (leaks.length === 0) return;
+  if (options?.reclaim) reclaimAll('reclaimed by lifeguard after a leak report');
+  const err = new LeakError(formatLeakReport(leaks), leaks.length);
+  // point the failure at the first leaked acquisition, not at this helper
+  const first = leaks.find((l) => l.stack !== undefined);
+  if (first?.stack) err.stack = `${err.name}: ${err.message.split('\n')[0]}\n${first.stack}`;
+  throw err;
+}
+
+/** Forces every outstanding lease of every pool back. */
+export function reclaimAll(note: string): LeaseInfo[] {
+  return [...registry.pools].flatMap((p) => p.reclaim(note));
+}
+
+export { LeakError };

@@ -1,0 +1,40 @@
+/**
+ * Pools for tests: unique names (so server-side counts are per test), a silent or
+ * recording logger, and every pool closed after its test.
+ */
+import { afterEach } from 'vitest';
+import { createPgPool, type LifeguardPgPool, type Logger, type PgPoolOptions } from '../../src/index.js';
+import { DATABASE_URL } from './env.js';
+import { unique } from './unique.js';
+
+const open = new Set<{ close(opts?: { timeoutMs?: number }): Promise<unknown> }>();
+
+afterEach(async () => {
+  const pools = [...open];
+  open.clear();
+  await Promise.all(pools.map((p) => p.close({ timeoutMs: 0 })));
+});
+
+/** Registers anything with `close()` to be closed after the current test. */
+export function closeAfterTest<T extends { close(opts?: { timeoutMs?: number }): Promise<unknown> }>(pool: T): T {
+  open.add(pool);
+  return pool;
+}
+
+/** A logger that keeps what it was given. */
+export function recordingLogger(): Logger & { lines: { level: string; message: string }[] } {
+  const lines: { level: string; message: string }[] = [];
+  const rec = (level: string) => (message: string) => {
+    lines.push({ level, message });
+  };
+  return { lines, error: rec('error'), warn: rec('warn'), info: rec('info'), debug: rec('debug') };
+}
+
+/** A pg pool on the test database with a unique app name; `prefix` is its server-side name prefix. */
+export function testPgPool(options: PgPoolOptions = {}): { pool: LifeguardPgPool; prefix: string; app: string } {
+  const app = options.app ?? unique('lg');
+  const pool = closeAfterTest(
+    createPgPool({ connectionString: DATABASE_URL, name: unique('p'), logger: recordingLogger(), ...options, app }),
+  );
+  return { pool, app, prefix: `${app}:` };
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { nextEvent } from '../../helpers/events.js';
+import { pgConnectionCount, pgTerminate } from '../../helpers/server-count.js';
+import { testPgPool } from '../../helpers/pools.js';
+
+describe('a connection killed on the server while idle', () => {
+  it('is never handed out again, and the next queries succeed', async () => {
+    const { pool, prefix } = testPgPool({ max: 2 });
+    const pids = await Promise.all([
+      pool.withConnection(async (c) => (await c.query('select pg_backend_pid() as pid')).rows[0].pid as number),
+      pool.withConnection(async (c) => (await c.query('select pg_backend_pid() as pid')).rows[0].pid as number),
+    ]);
+    expect(pool.stats().idle).toBeGreaterThanOrEqual(1);
+    const idleBefore = pool.stats().idle;
+
+    const destroyed = nextEvent(pool, 'destroy', (e) => e.reason === 'error');
+    expect(await pgTerminate(prefix)).toBe(idleBefore);
+    await destroyed;
+
+    for (let i = 0; i < 10; i++) {
+      const { rows } = await pool.query('select pg_backend_pid() as pid');
+      expect(pids).not.toContain(rows[0].pid);
+    }
+    expect(pool.stats().destroyed.error).toBe(idleBefore);
+    expect(await pgConnectionCount(prefix)).toBe(pool.stats().total);
+  });
+
+  it('emits no unhandled error: the pool turns it into an event and replaces the connection', async () => {
+    const { pool, prefix } = testPgPool({ max: 1, min: 1 });
+    await pool.query('select 1');
+    const errored = nextEvent(pool, 'error');
+    await pgTerminate(prefix);
+    const e = await errored;
+    expect(e.error.message).toMatch(/terminat/i);
+    // min 1: a replacement is opened by itself
+    await nextEvent(pool, 'connect');
+    expect((await pool.query('select 1 as one')).rows[0].one).toBe(1);
+  });
+});
