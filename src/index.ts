@@ -1,9 +1,16 @@
 /**
  * lifeguard: instrumented, leak-detecting connection pools for PostgreSQL and Redis.
  */
-export { getPoolManager, PoolManager } from './manager.js';
+export { getPoolManager, PoolManager, type EnvPools } from './manager.js';
+export { createRedisPool, LifeguardRedisPool, type RedisLease, type DedicatedOptions } from './redis/pool.js';
+export { Subscriber, DedicatedConnection, type MessageHandler } from './redis/subscriber.js';
+export type { RedisPoolOptions } from './redis/options.js';
+export type { DedicatedInfo } from './core/dedicated.js';
+export { fullJitter } from './core/backoff.js';
+export { redisOptionsFromEnv, pgOptionsFromEnv } from './env.js';
 export { createPgPool, LifeguardPgPool, type PgLease } from './pg/pool.js';
 export { PgPoolClient } from './pg/client.js';
+export { PgListener, type NotificationHandler } from './pg/listener.js';
 export type { PgPoolOptions } from './pg/options.js';
 export type { IsolationLevel, TransactionOptions } from './pg/transaction.js';
 export { isConnectionError as isPgConnectionError } from './pg/driver.js';

@@ -10,15 +10,27 @@ import type { CloseResult } from './core/pool.js';
 import { registry } from './core/registry.js';
 import { LifeguardPgPool } from './pg/pool.js';
 import type { PgPoolOptions } from './pg/options.js';
+import { LifeguardRedisPool } from './redis/pool.js';
+import type { RedisPoolOptions } from './redis/options.js';
+import { pgOptionsFromEnv, redisOptionsFromEnv } from './env.js';
 
-interface Entry {
-  readonly pool: LifeguardPgPool;
+interface Entry<P> {
+  readonly pool: P;
   readonly options: object;
+}
+
+/** What `fromEnv()` created. */
+export interface EnvPools {
+  /** From `REDIS_URL`, named `"default"`; undefined when it is not set. */
+  readonly redis: LifeguardRedisPool | undefined;
+  /** From `DATABASE_URL` / `PG*`, named `"default"`; undefined when not set. */
+  readonly pg: LifeguardPgPool | undefined;
 }
 
 /** The process-wide registry of pools. Get it with {@link getPoolManager}. */
 export class PoolManager {
-  readonly #pg = new Map<string, Entry>();
+  readonly #pg = new Map<string, Entry<LifeguardPgPool>>();
+  readonly #redis = new Map<string, Entry<LifeguardRedisPool>>();
 
   /**
    * The PostgreSQL pool named `name`, created on first use. The same name with
@@ -39,6 +51,42 @@ export class PoolManager {
     const pool = new LifeguardPgPool({ ...options, name });
     this.#pg.set(name, { pool, options });
     return pool;
+  }
+
+  /**
+   * The Redis pool named `name`, created on first use. The same name with different
+   * options is a `ConfigError`.
+   */
+  redis(name: string, options: Omit<RedisPoolOptions, 'name'> & { name?: string } = {}): LifeguardRedisPool {
+    checkName(name, options);
+    const existing = this.#redis.get(name);
+    if (existing !== undefined && !existing.pool.closing) {
+      if (!sameOptions(existing.options, options)) {
+        throw new ConfigError(
+          `lifeguard: redis pool "${name}" already exists with different options; use one set of options per name, or another name`,
+          { pool: name },
+        );
+      }
+      return existing.pool;
+    }
+    const pool = new LifeguardRedisPool({ ...options, name });
+    this.#redis.set(name, { pool, options });
+    return pool;
+  }
+
+  /**
+   * Pools named `"default"` from `REDIS_URL`, `REDIS_MAX_CONNECTIONS` (default 50),
+   * `REDIS_SOCKET_TIMEOUT` (s, default 30), `DATABASE_URL` / `PG*`,
+   * `PG_MAX_CONNECTIONS`, `LIFEGUARD_LEAK_THRESHOLD_MS`. A bad value is a
+   * `ConfigError` naming the variable.
+   */
+  fromEnv(env: NodeJS.ProcessEnv = process.env): EnvPools {
+    const r = redisOptionsFromEnv(env);
+    const p = pgOptionsFromEnv(env);
+    return {
+      redis: r === undefined ? undefined : this.redis('default', r),
+      pg: p === undefined ? undefined : this.pg('default', p),
+    };
   }
 
   /** Runs `fn` with every lease taken inside it attributed to `tag` (AsyncLocalStorage). */
@@ -69,8 +117,12 @@ export class PoolManager {
    * 10 s), then forces what is left. Resolves with what was forced.
    */
   async close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
-    const pools = [...this.#pg.values()].map((e) => e.pool);
+    const pools: { close(o?: { timeoutMs?: number }): Promise<CloseResult> }[] = [
+      ...[...this.#pg.values()].map((e) => e.pool),
+      ...[...this.#redis.values()].map((e) => e.pool),
+    ];
     this.#pg.clear();
+    this.#redis.clear();
     const results = await Promise.all(pools.map((p) => p.close(opts)));
     return { forced: results.flatMap((r) => r.forced) };
   }

@@ -11,6 +11,7 @@ export class Budget {
   readonly max: number;
   readonly #sem: Semaphore;
   readonly #held: Record<BudgetKind, number> = { pooled: 0, shared: 0, dedicated: 0, listener: 0, subscriber: 0 };
+  #waitingNonPooled = 0;
 
   constructor(max: number) {
     this.max = max;
@@ -25,6 +26,11 @@ export class Budget {
   /** Permits held, by kind. */
   get held(): Readonly<Record<BudgetKind, number>> {
     return this.#held;
+  }
+
+  /** Callers of take() for anything but pooled connections, still waiting. */
+  get waitingNonPooled(): number {
+    return this.#waitingNonPooled;
   }
 
   /** Takes a permit if one is free right now and nobody queues for one. */
@@ -43,11 +49,14 @@ export class Budget {
   take(kind: BudgetKind, signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return Promise.resolve(false);
     if (this.tryTake(kind)) return Promise.resolve(true);
+    const counted = kind !== 'pooled';
+    if (counted) this.#waitingNonPooled++;
     return new Promise<boolean>((resolve) => {
       let done = false;
       const onAbort = (): void => {
         if (done) return;
         done = true;
+        if (counted) this.#waitingNonPooled--;
         resolve(false);
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -59,6 +68,7 @@ export class Budget {
             return;
           }
           done = true;
+          if (counted) this.#waitingNonPooled--;
           this.#held[kind]++;
           resolve(true);
         },

@@ -45,6 +45,7 @@ export type DestroyReason =
   | 'lifetime' // older than maxLifetimeMs
   | 'max-uses' // used maxUses times
   | 'lost' // its lease was garbage-collected without release
+  | 'budget' // idle, closed to give its permit to a waiting subscriber, listener or dedicated connection
   | 'close'; // the pool closed
 
 /** Breaker states. */

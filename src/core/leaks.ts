@@ -72,7 +72,7 @@ export function leakBlock(
         ? `was garbage-collected without release after ${formatDuration(info.ageMs)}; its connection was closed`
         : kind === 'unreleased-at-close'
           ? `was still held after ${formatDuration(info.ageMs)} when the pool closed; it was forced`
-          : `${info.kind} was garbage-collected without close() after ${formatDuration(info.ageMs)}; its connection was closed`;
+          : `was garbage-collected without close() after ${formatDuration(info.ageMs)}; its connection was closed`;
   const lines = [`lifeguard: leak (${kind}) in ${driver} pool "${info.pool}": ${info.kind} #${info.id} ${what}`];
   lines.push(`  tag: ${info.tag === undefined ? '(none)' : JSON.stringify(info.tag)}`);
   if (info.stack) lines.push(`  acquired at:\n${info.stack}`);

@@ -110,6 +110,7 @@ const DESTROY_REASONS: readonly DestroyReason[] = [
   'lifetime',
   'max-uses',
   'lost',
+  'budget',
   'close',
 ];
 
@@ -561,10 +562,21 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const w = this.#waiters.shift();
     if (w !== undefined) {
       this.#grant(w, conn);
+    } else if (this.budget.waitingNonPooled > 0) {
+      // a subscriber, listener or dedicated connection waits for a permit: make room
+      this.#destroy(conn, 'budget', undefined);
     } else {
       conn.idleSince = performance.now();
       this.#idle.push(conn);
     }
+  }
+
+  /** Closes one idle connection so its budget permit goes to whoever waits for one. */
+  shedIdle(): boolean {
+    const conn = this.#idle.shift();
+    if (conn === undefined) return false;
+    this.#destroy(conn, 'budget', undefined);
+    return true;
   }
 
   // ---- release -----------------------------------------------------------------

@@ -10,6 +10,10 @@ import { Lease, kEnd, kRecord } from '../core/lease.js';
 import type { AcquireOptions } from '../core/options.js';
 import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
 import { registry } from '../core/registry.js';
+import { DedicatedTracker, type DedicatedInfo } from '../core/dedicated.js';
+import { PoolClosedError } from '../core/errors.js';
+import { safeLog } from '../core/logger.js';
+import { attachNotifications, type ListenerState, PgListener } from './listener.js';
 import type { SiteHolder } from '../core/site.js';
 import { PgPoolClient } from './client.js';
 import { PgDriver, isConnectionError } from './driver.js';
@@ -29,6 +33,7 @@ export class LifeguardPgPool extends pg.Pool {
   readonly #hub: EventHub;
   readonly #opts: ResolvedPgOptions;
   readonly #driver: PgDriver;
+  readonly #tracker: DedicatedTracker;
   #ended = false;
 
   /** Use `createPgPool()` or `getPoolManager().pg()`. */
@@ -40,6 +45,7 @@ export class LifeguardPgPool extends pg.Pool {
     const ClientClass = opts.Client ?? (this as unknown as { Client: new (c: pg.ClientConfig) => pg.Client }).Client;
     this.#driver = new PgDriver(opts, ClientClass);
     this.#hub = new EventHub(registry.hub, opts.common.logger);
+    this.#tracker = undefined as unknown as DedicatedTracker;
     const driver = this.#driver;
     this.#core = new CorePool(this.#driver, opts.common, this.#hub, {
       onConnect: (c) => {
@@ -61,6 +67,7 @@ export class LifeguardPgPool extends pg.Pool {
         if (this.listenerCount('error') > 0) this.emit('error', err, c);
       },
     });
+    this.#tracker = new DedicatedTracker(this.#core as unknown as CorePool<never, never>);
     Object.defineProperty(this, 'ending', { get: () => this.#core.closing, configurable: true });
     Object.defineProperty(this, 'ended', { get: () => this.#ended, configurable: true });
     registry.pools.add(this);
@@ -186,14 +193,67 @@ export class LifeguardPgPool extends pg.Pool {
     return result;
   }
 
+  /**
+   * Opens a LISTEN/NOTIFY connection inside the pool's budget (waiting up to
+   * `timeoutMs`, default `acquireTimeoutMs`). Close it when done; one dropped without
+   * close() is closed and reported (`subscriber-lost`).
+   */
+  async listener(opts?: { timeoutMs?: number; tag?: string }): Promise<PgListener> {
+    const site = this.#core.site(LifeguardPgPool.prototype.listener);
+    if (this.#core.closing) throw new PoolClosedError(this.name);
+    const tag = opts?.tag ?? contextStorage.getStore()?.tag;
+    await this.#tracker.reserve('listener', opts?.timeoutMs ?? this.#opts.common.acquireTimeoutMs, 'listener');
+    let client: pg.Client;
+    try {
+      client = await this.#driver.create();
+    } catch (err) {
+      this.#core.budget.give('listener');
+      throw err;
+    }
+    const driver = this.#driver;
+    const state: ListenerState = {
+      id: this.#tracker.nextId(),
+      kind: 'listener',
+      createdAt: performance.now(),
+      site,
+      tag,
+      closed: false,
+      channels: new Set(),
+      patterns: new Set(),
+      lastMessageAt: undefined,
+      handlers: new Map(),
+      closeConnection: () => driver.destroy(client),
+    };
+    client.on('error', (err: Error) => {
+      if (this.#hub.active) this.#hub.emit({ type: 'error', pool: this.name, driver: 'pg', time: Date.now(), error: err, connectionId: undefined });
+    });
+    attachNotifications(client, state, (err) => {
+      safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${String(err)}`);
+    });
+    const handle = new PgListener(client, state, this.#tracker);
+    this.#tracker.track(handle, state);
+    return handle;
+  }
+
+  /**
+   * With no argument: live listener connections (id, channels, creation site, age,
+   * last notification time). With an event name: EventEmitter's `listeners()`.
+   */
+  override listeners(eventName: string | symbol): ReturnType<pg.Pool['listeners']>;
+  override listeners(): DedicatedInfo[];
+  override listeners(eventName?: string | symbol): ReturnType<pg.Pool['listeners']> | DedicatedInfo[] {
+    if (eventName === undefined) return this.#tracker.list();
+    return super.listeners(eventName as 'error');
+  }
+
   /** Counters, budget and wait/hold percentiles. */
   stats(): PoolStats {
     return this.#core.stats();
   }
 
-  /** Outstanding leases, oldest first: id, age, tag, acquisition site. */
+  /** Outstanding leases and listeners, oldest first: id, age, tag, acquisition site. */
   leases(): LeaseInfo[] {
-    return this.#core.leases();
+    return [...this.#core.leases(), ...this.#tracker.list()].sort((a, b) => b.ageMs - a.ageMs);
   }
 
   /**
@@ -202,14 +262,17 @@ export class LifeguardPgPool extends pg.Pool {
    */
   async close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
     const result = await this.#core.close({ timeoutMs: opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
+    const open = await this.#tracker.closeAll();
     this.#ended = true;
     registry.pools.delete(this);
-    return result;
+    return { forced: [...result.forced, ...open] };
   }
 
   /** @internal forces outstanding leases back (lifeguard/vitest after a leak). */
   reclaim(note: string): LeaseInfo[] {
-    return this.#core.reclaim(note);
+    const open = this.#tracker.list();
+    void this.#tracker.closeAll();
+    return [...this.#core.reclaim(note), ...open];
   }
 
   // ---- the lifeguard event stream on 'event' -------------------------------------

@@ -3,8 +3,16 @@
  * recording logger, and every pool closed after its test.
  */
 import { afterEach } from 'vitest';
-import { createPgPool, type LifeguardPgPool, type Logger, type PgPoolOptions } from '../../src/index.js';
-import { DATABASE_URL } from './env.js';
+import {
+  createPgPool,
+  createRedisPool,
+  type LifeguardPgPool,
+  type LifeguardRedisPool,
+  type Logger,
+  type PgPoolOptions,
+  type RedisPoolOptions,
+} from '../../src/index.js';
+import { DATABASE_URL, REDIS_URL } from './env.js';
 import { unique } from './unique.js';
 
 const open = new Set<{ close(opts?: { timeoutMs?: number }): Promise<unknown> }>();
@@ -37,4 +45,11 @@ export function testPgPool(options: PgPoolOptions = {}): { pool: LifeguardPgPool
     createPgPool({ connectionString: DATABASE_URL, name: unique('p'), logger: recordingLogger(), ...options, app }),
   );
   return { pool, app, prefix: `${app}:` };
+}
+
+/** A Redis pool on the test server with a unique app name; `prefix` is its CLIENT SETNAME prefix. */
+export function testRedisPool(options: RedisPoolOptions = {}): { pool: LifeguardRedisPool; prefix: string; app: string } {
+  const app = options.app ?? unique('lg');
+  const pool = closeAfterTest(createRedisPool({ url: REDIS_URL, name: unique('r'), logger: recordingLogger(), ...options, app }));
+  return { pool, app, prefix: `lifeguard:${app}:` };
 }

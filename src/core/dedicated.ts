@@ -1,0 +1,156 @@
+/**
+ * Long-lived connections outside the pool (subscribers, listeners, dedicated
+ * clients): each takes a permit of the pool's budget while open, is listed, and is
+ * tracked weakly: a handle garbage-collected without close() has its connection
+ * closed and is reported as a `subscriber-lost` leak with its creation site.
+ */
+import type { BudgetKind } from './budget.js';
+import { AcquireTimeoutError } from './errors.js';
+import type { LeaseInfo } from './events.js';
+import { formatSite, formatStack, type SiteHolder } from './site.js';
+import type { CorePool } from './pool.js';
+import { leakBlock } from './leaks.js';
+import { safeLog } from './logger.js';
+
+/** What the tracker keeps of one dedicated connection. Must not reference its handle. */
+export interface DedicatedState {
+  readonly id: number;
+  readonly kind: 'subscriber' | 'listener' | 'dedicated';
+  readonly createdAt: number;
+  readonly site: SiteHolder | undefined;
+  readonly tag: string | undefined;
+  closed: boolean;
+  /** Channels (subscriber: channels; listener: LISTEN channels). */
+  readonly channels: Set<string>;
+  readonly patterns: Set<string>;
+  lastMessageAt: number | undefined;
+  /** Closes the underlying connection; resolves once closed. */
+  readonly closeConnection: () => Promise<void>;
+}
+
+/** A live subscriber, listener or dedicated connection, as `subscribers()` lists it. */
+export interface DedicatedInfo extends LeaseInfo {
+  /** Channels subscribed or listened to. */
+  readonly channels: readonly string[];
+  /** Patterns subscribed (Redis `PSUBSCRIBE`). */
+  readonly patterns: readonly string[];
+  /** Time of the last message, `Date.now()` clock; undefined before the first. */
+  readonly lastMessageAt: number | undefined;
+}
+
+export class DedicatedTracker {
+  readonly #core: CorePool<unknown, unknown>;
+  readonly #live = new Set<DedicatedState>();
+  readonly #registry = new FinalizationRegistry<DedicatedState>((s) => this.#onLost(s));
+  #seq = 0;
+
+  constructor(core: CorePool<never, never>) {
+    this.#core = core as unknown as CorePool<unknown, unknown>;
+  }
+
+  nextId(): number {
+    return ++this.#seq;
+  }
+
+  /**
+   * Takes a budget permit for `kind`, waiting up to `timeoutMs`; on timeout an
+   * `ACQUIRE_TIMEOUT` that says what holds the budget.
+   */
+  async reserve(kind: BudgetKind, timeoutMs: number, what: string): Promise<void> {
+    const core = this.#core;
+    if (core.budget.tryTake(kind)) return;
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+    const started = performance.now();
+    const taking = core.budget.take(kind, ctrl.signal);
+    core.shedIdle();
+    const ok = await taking;
+    clearTimeout(timer);
+    if (ok) return;
+    const held = core.budget.held;
+    const s = core.stats();
+    throw new AcquireTimeoutError(
+      `lifeguard: pool "${core.name}": no connection for a ${what} within ${timeoutMs} ms: the budget of ${core.options.max} is held by ` +
+        `${held.pooled} pooled (${s.active} in use, ${s.idle} idle), ${held.shared} shared, ${held.subscriber} subscriber, ` +
+        `${held.listener} listener and ${held.dedicated} dedicated connections; longest holders: ` +
+        holders(core.leases().concat(this.list())),
+      {
+        pool: core.name,
+        waitedMs: Math.round(performance.now() - started),
+        reason: 'pool-full',
+        snapshot: { active: s.active, idle: s.idle, waiting: s.pending, max: core.options.max },
+        nested: false,
+      },
+    );
+  }
+
+  /** Starts tracking `state` for `handle` (weakly: the tracker holds only the state). */
+  track(handle: object, state: DedicatedState): void {
+    this.#live.add(state);
+    this.#registry.register(handle, state, state);
+  }
+
+  /** Closes one connection and returns its permit; idempotent. */
+  async close(state: DedicatedState, kind: BudgetKind): Promise<void> {
+    if (state.closed) return;
+    state.closed = true;
+    this.#live.delete(state);
+    this.#registry.unregister(state);
+    try {
+      await state.closeConnection();
+    } finally {
+      this.#core.budget.give(kind);
+    }
+  }
+
+  list(): DedicatedInfo[] {
+    const now = performance.now();
+    return [...this.#live].map((s) => info(s, this.#core.name, now));
+  }
+
+  /** Closes everything (pool close, or a test's reclaim); returns what was open. */
+  async closeAll(): Promise<DedicatedInfo[]> {
+    const open = this.list();
+    await Promise.all([...this.#live].map((s) => this.close(s, budgetKind(s))));
+    return open;
+  }
+
+  #onLost(state: DedicatedState): void {
+    if (state.closed) return;
+    const lease = info(state, this.#core.name, performance.now());
+    void this.close(state, budgetKind(state));
+    const core = this.#core;
+    if (core.events.active) {
+      core.events.emit({ type: 'leak', pool: core.name, driver: core.kind, time: Date.now(), kind: 'subscriber-lost', lease });
+    }
+    safeLog(core.options.logger, 'warn', leakBlock('subscriber-lost', core.kind, lease, 0));
+  }
+}
+
+function budgetKind(s: DedicatedState): BudgetKind {
+  return s.kind;
+}
+
+function info(s: DedicatedState, pool: string, now: number): DedicatedInfo {
+  return Object.freeze({
+    id: s.id,
+    pool,
+    kind: s.kind,
+    ageMs: Math.round(now - s.createdAt),
+    tag: s.tag,
+    site: formatSite(s.site),
+    stack: formatStack(s.site),
+    channels: [...s.channels],
+    patterns: [...s.patterns],
+    lastMessageAt: s.lastMessageAt,
+  });
+}
+
+function holders(infos: LeaseInfo[]): string {
+  if (infos.length === 0) return 'none';
+  return infos
+    .sort((a, b) => b.ageMs - a.ageMs)
+    .slice(0, 5)
+    .map((i) => `${i.kind} #${i.id} at ${i.site ?? 'an unrecorded site'}`)
+    .join(', ');
+}

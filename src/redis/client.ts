@@ -1,0 +1,136 @@
+/**
+ * The client a Redis lease hands out. ioredis has hundreds of command methods, so
+ * this is a Proxy whose method wrappers are shared per command name (no allocation
+ * per call or per lease beyond the proxy itself). Each call checks the lease is
+ * still held, and the commands that change connection state (SELECT, WATCH, MULTI,
+ * SUBSCRIBE, CLIENT TRACKING) are recorded so release can reset or destroy.
+ */
+import type { Redis } from 'ioredis';
+import type { LeaseHandle } from '../core/driver.js';
+import { kDetach } from '../core/lease.js';
+
+/** State changes a lease made on its connection. */
+export interface ConnState {
+  watched: boolean;
+  inMulti: boolean;
+  /** Set when the connection cannot be reset (subscribe, tracking, monitor). */
+  poisoned: string | undefined;
+}
+
+/** @internal */
+export const kConnState = Symbol('lifeguard.redisConnState');
+const kTarget = Symbol('lifeguard.redisLeaseTarget');
+
+interface Target {
+  readonly raw: Redis;
+  readonly lease: LeaseHandle;
+}
+
+type Fn = (...args: unknown[]) => unknown;
+const wrappers = new Map<string | symbol, Fn>();
+
+/** Connections opened by these would escape the pool's budget. */
+const REFUSED: Record<string, string> = {
+  duplicate: 'duplicate() opens a connection outside the pool budget; use pool.dedicated()',
+  monitor: 'monitor() opens a connection outside the pool budget; use pool.dedicated()',
+};
+
+export function connState(raw: Redis): ConnState {
+  const r = raw as Redis & { [kConnState]?: ConnState };
+  return (r[kConnState] ??= { watched: false, inMulti: false, poisoned: undefined });
+}
+
+/** Records what command `name` (with `args`) does to the connection's state. */
+export function noteCommand(raw: Redis, name: string, args: readonly unknown[]): void {
+  const n = name.toLowerCase();
+  switch (n) {
+    case 'watch':
+      connState(raw).watched = true;
+      break;
+    case 'unwatch':
+      connState(raw).watched = false;
+      break;
+    case 'exec':
+    case 'discard': {
+      const s = connState(raw);
+      s.watched = false;
+      s.inMulti = false;
+      break;
+    }
+    case 'multi': {
+      const opt = args[0] as { pipeline?: boolean } | undefined;
+      // ioredis' default multi() is a client-side pipeline: nothing is sent before exec()
+      if (opt !== undefined && typeof opt === 'object' && opt.pipeline === false) connState(raw).inMulti = true;
+      break;
+    }
+    case 'subscribe':
+    case 'psubscribe':
+    case 'ssubscribe':
+      connState(raw).poisoned = 'subscriber mode';
+      break;
+    case 'client':
+      if (typeof args[0] === 'string' && /^tracking$/i.test(args[0])) connState(raw).poisoned = 'CLIENT TRACKING';
+      break;
+    case 'call':
+    case 'callbuffer':
+      if (typeof args[0] === 'string') {
+        const sub = args[0].toLowerCase();
+        if (sub === 'multi') connState(raw).inMulti = true;
+        else noteCommand(raw, sub, args.slice(1));
+      }
+      break;
+    case 'sendcommand': {
+      const cmd = args[0] as { name?: unknown; args?: unknown[] } | undefined;
+      if (cmd && typeof cmd.name === 'string') {
+        if (cmd.name.toLowerCase() === 'multi') connState(raw).inMulti = true;
+        else noteCommand(raw, cmd.name, cmd.args ?? []);
+      }
+      break;
+    }
+  }
+}
+
+const STATEFUL = new Set(['watch', 'unwatch', 'exec', 'discard', 'multi', 'subscribe', 'psubscribe', 'ssubscribe', 'client', 'call', 'callBuffer', 'sendCommand']);
+
+function wrapperFor(name: string | symbol): Fn {
+  let w = wrappers.get(name);
+  if (w !== undefined) return w;
+  const stateful = typeof name === 'string' && STATEFUL.has(name);
+  const label = `${String(name)}() on`;
+  w = function (this: { [kTarget]: Target }, ...args: unknown[]): unknown {
+    const t = this[kTarget];
+    t.lease.assertUsable(label);
+    if (stateful) noteCommand(t.raw, name as string, args);
+    return (t.raw as unknown as Record<string | symbol, Fn>)[name]!(...args);
+  };
+  wrappers.set(name, w);
+  return w;
+}
+
+const handler: ProxyHandler<Target> = {
+  get(target, prop) {
+    if (prop === kTarget) return target;
+    if (prop === kDetach) return undefined;
+    if (typeof prop === 'string' && prop in REFUSED) throw new TypeError(`lifeguard: ${REFUSED[prop]}`);
+    const value = (target.raw as unknown as Record<string | symbol, unknown>)[prop];
+    if (typeof value === 'function') return wrapperFor(prop);
+    if (prop !== 'status' && prop !== 'then') target.lease.assertUsable(`${String(prop)} of`);
+    return value;
+  },
+  set(target, prop, value) {
+    target.lease.assertUsable(`setting ${String(prop)} on`);
+    (target.raw as unknown as Record<string | symbol, unknown>)[prop] = value;
+    return true;
+  },
+  has(target, prop) {
+    return prop in target.raw;
+  },
+  getPrototypeOf(target) {
+    return Object.getPrototypeOf(target.raw) as object;
+  },
+};
+
+/** The leased client: an ioredis `Redis` while the lease is held. */
+export function leaseClient(raw: Redis, lease: LeaseHandle): Redis {
+  return new Proxy<Target>({ raw, lease }, handler) as unknown as Redis;
+}

@@ -1,0 +1,147 @@
+/** The Redis driver of the core: exclusive ioredis connections for leases. */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Driver, LeaseHandle } from '../core/driver.js';
+import { scrubError } from '../core/redact.js';
+import { connState, leaseClient } from './client.js';
+import type { ResolvedRedisOptions } from './options.js';
+
+/** `lifeguard:<app>:<pool>:<pid>`, the `CLIENT SETNAME` of every connection. */
+export function redisConnectionName(app: string, pool: string): string {
+  // CLIENT SETNAME refuses spaces and newlines
+  return `lifeguard:${app}:${pool}:${process.pid}`.replace(/\s/g, '_');
+}
+
+/** Options for one ioredis connection of this pool. */
+export function connectionOptions(opts: ResolvedRedisOptions, extra: RedisOptions): RedisOptions {
+  return {
+    ...opts.redisOptions,
+    connectionName: redisConnectionName(opts.common.app, opts.common.name),
+    connectTimeout: opts.common.connectTimeoutMs,
+    ...extra,
+  };
+}
+
+interface RedisInternals {
+  commandQueue?: { length: number };
+  condition?: { select?: number; subscriber?: unknown } | null;
+}
+
+export class RedisDriver implements Driver<Redis, Redis> {
+  readonly kind = 'redis' as const;
+  readonly #opts: ResolvedRedisOptions;
+  readonly #connOptions: RedisOptions;
+
+  constructor(opts: ResolvedRedisOptions) {
+    this.#opts = opts;
+    this.#connOptions = connectionOptions(opts, {
+      lazyConnect: true,
+      // a pooled connection that breaks is replaced by the pool, not retried in place
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+    });
+  }
+
+  async create(): Promise<Redis> {
+    const r = new Redis(this.#opts.url, this.#connOptions);
+    // until watch() attaches the real listener, errors are only logged by ioredis
+    r.on('error', noop);
+    try {
+      await r.connect();
+    } catch (err) {
+      r.disconnect();
+      throw scrubError(err, this.#opts.secrets);
+    }
+    return r;
+  }
+
+  destroy(r: Redis): Promise<void> {
+    if (r.status === 'end') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        r.disconnect();
+        resolve();
+      }, this.#opts.common.connectTimeoutMs);
+      timer.unref?.();
+      r.once('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // pending blocking commands: close the socket rather than wait for QUIT's turn
+      if (internals(r).commandQueue?.length) r.disconnect();
+      else r.quit().catch(() => r.disconnect());
+    });
+  }
+
+  async validate(r: Redis): Promise<boolean> {
+    if (r.status !== 'ready') return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        r.ping().then((p) => p === 'PONG'),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), this.#opts.common.connectTimeoutMs);
+        }),
+      ]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  watch(r: Redis, onBroken: (error: Error | undefined) => void): void {
+    r.on('error', (err: Error) => onBroken(scrubError(err, this.#opts.secrets)));
+    r.once('end', () => onBroken(undefined));
+    r.once('close', () => onBroken(undefined));
+  }
+
+  dirtyReason(r: Redis): string | undefined {
+    if (r.status !== 'ready') return `connection ${r.status}`;
+    const i = internals(r);
+    if (i.commandQueue !== undefined && i.commandQueue.length > 0) return 'command still pending';
+    const s = connState(r);
+    if (s.poisoned !== undefined) return s.poisoned;
+    if (i.condition?.subscriber) return 'subscriber mode';
+    const reasons: string[] = [];
+    if (s.inMulti) reasons.push('MULTI without EXEC');
+    if (s.watched) reasons.push('WATCH');
+    const db = i.condition?.select ?? this.#opts.db;
+    if (db !== this.#opts.db) reasons.push(`SELECT ${db}`);
+    return reasons.length > 0 ? reasons.join(', ') : undefined;
+  }
+
+  async reset(r: Redis, reason: string): Promise<string | undefined> {
+    const s = connState(r);
+    if (s.poisoned !== undefined || reason.startsWith('connection') || reason === 'command still pending' || reason === 'subscriber mode') {
+      return undefined;
+    }
+    const done: string[] = [];
+    if (s.inMulti) {
+      await r.discard();
+      done.push('DISCARD');
+    }
+    if (s.watched) {
+      await r.unwatch();
+      done.push('UNWATCH');
+    }
+    s.inMulti = false;
+    s.watched = false;
+    const db = internals(r).condition?.select ?? this.#opts.db;
+    if (db !== this.#opts.db) {
+      await r.select(this.#opts.db);
+      done.push(`SELECT ${this.#opts.db}`);
+    }
+    return done.join(', ') || 'none';
+  }
+
+  wrap(r: Redis, lease: LeaseHandle): Redis {
+    return leaseClient(r, lease);
+  }
+}
+
+function internals(r: Redis): RedisInternals {
+  return r as unknown as RedisInternals;
+}
+
+function noop(): void {}

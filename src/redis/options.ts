@@ -1,0 +1,79 @@
+/** Redis pool options: lifeguard's common options plus `url` and `redisOptions`. */
+import type { RedisOptions } from 'ioredis';
+import { ConfigError } from '../core/errors.js';
+import { COMMON_KEYS, type CommonPoolOptions, OptionChecker, type ResolvedCommonOptions, resolveCommonOptions } from '../core/options.js';
+import { redactUrl } from '../core/redact.js';
+
+/** Options of `createRedisPool()` / `lg.redis()`. */
+export interface RedisPoolOptions extends CommonPoolOptions {
+  /**
+   * `redis://[user:password@]host:port[/db]` (or `rediss://`).
+   * @default 'redis://127.0.0.1:6379'
+   */
+  url?: string;
+  /**
+   * Any ioredis option, passed to every connection. lifeguard sets `connectionName`,
+   * `connectTimeout` (from `connectTimeoutMs`) and, for pooled connections,
+   * `retryStrategy` (a broken pooled connection is replaced, not retried).
+   * @default {}
+   */
+  redisOptions?: RedisOptions;
+}
+
+export interface ResolvedRedisOptions {
+  readonly common: ResolvedCommonOptions;
+  readonly url: string;
+  readonly redisOptions: Readonly<RedisOptions>;
+  /** The database connections must be on (from the URL path or `redisOptions.db`). */
+  readonly db: number;
+  readonly secrets: readonly string[];
+  /** Where the pool connects, password masked. */
+  readonly target: string;
+}
+
+const REDIS_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, 'url', 'redisOptions']);
+
+export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.ProcessEnv = process.env): ResolvedRedisOptions {
+  if (typeof input !== 'object' || input === null) {
+    throw new ConfigError(`lifeguard: redis pool options must be an object, got ${input === null ? 'null' : typeof input}`);
+  }
+  const raw = input as Record<string, unknown>;
+  const c = new OptionChecker(typeof raw.name === 'string' ? raw.name : 'default');
+  c.unknownKeys('', raw, REDIS_ALLOWED, 'not a lifeguard option; ioredis options go in redisOptions');
+  const common: Record<string, unknown> = {};
+  for (const k of COMMON_KEYS) common[k] = raw[k];
+  const resolved = resolveCommonOptions(common, env);
+
+  const url = raw.url === undefined ? 'redis://127.0.0.1:6379' : raw.url;
+  if (typeof url !== 'string' || url === '') c.fail('url', 'a non-empty string', typeof url === 'string' ? '' : typeof url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url as string);
+  } catch {
+    throw new ConfigError(`lifeguard: pool "${resolved.name}": option url is not a valid URL: ${redactUrl(url as string)}`, {
+      pool: resolved.name,
+      option: 'url',
+    });
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new ConfigError(`lifeguard: pool "${resolved.name}": option url must start with redis:// or rediss://, got ${redactUrl(url as string)}`, {
+      pool: resolved.name,
+      option: 'url',
+    });
+  }
+  const redisOptions = raw.redisOptions === undefined ? {} : (c.object('redisOptions', raw.redisOptions) as RedisOptions);
+  const secrets: string[] = [];
+  if (parsed.password) secrets.push(parsed.password, decodeURIComponent(parsed.password));
+  if (typeof redisOptions.password === 'string' && redisOptions.password) secrets.push(redisOptions.password);
+  const pathDb = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
+  if (pathDb !== undefined && (!Number.isInteger(pathDb) || pathDb < 0)) c.fail('url', 'a URL whose path is a database number', redactUrl(url as string));
+  const db = redisOptions.db ?? pathDb ?? 0;
+  return Object.freeze({
+    common: resolved,
+    url: url as string,
+    redisOptions: Object.freeze({ ...redisOptions }),
+    db,
+    secrets: Object.freeze(secrets.filter((s) => s.length > 0)),
+    target: redactUrl(url as string),
+  });
+}

@@ -1,0 +1,299 @@
+/**
+ * `LifeguardRedisPool`: one shared multiplexed ioredis client for ordinary
+ * commands, exclusive pooled connections for blocking and stateful work, and
+ * tracked subscriber / dedicated connections, all inside one connection budget.
+ */
+import { Redis } from 'ioredis';
+import { fullJitter } from '../core/backoff.js';
+import { DedicatedTracker, type DedicatedInfo, type DedicatedState } from '../core/dedicated.js';
+import { contextStorage } from '../core/context.js';
+import { PoolClosedError } from '../core/errors.js';
+import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js';
+import { type Lease, kEnd, kRecord } from '../core/lease.js';
+import { LogLimiter, safeLog } from '../core/logger.js';
+import type { AcquireOptions } from '../core/options.js';
+import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
+import { scrubError } from '../core/redact.js';
+import { registry } from '../core/registry.js';
+import { connectionOptions, RedisDriver } from './driver.js';
+import { type RedisPoolOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
+import { attachHandlers, DedicatedConnection, Subscriber, type SubscriberState } from './subscriber.js';
+
+/** A lease of an exclusive Redis connection: `lease.client` is an ioredis `Redis`. */
+export type RedisLease = Lease<Redis, Redis>;
+
+type OnceWrapper = EventListener & { listener?: EventListener };
+
+/** Options of `subscriber()` and `dedicated()`. */
+export interface DedicatedOptions {
+  /**
+   * How long to wait for room in the budget.
+   * @default the pool's `acquireTimeoutMs`
+   */
+  timeoutMs?: number;
+  /** Attribution in reports. @default the current `runWithTag` tag */
+  tag?: string;
+}
+
+/** A Redis pool. Create with `createRedisPool()` or `getPoolManager().redis()`. */
+export class LifeguardRedisPool {
+  /**
+   * The shared client for ordinary commands: one multiplexed connection that
+   * reconnects with backoff. A real ioredis `Redis`; do not run blocking commands,
+   * MULTI/WATCH or SUBSCRIBE on it (use `withConnection` / `subscriber()`).
+   */
+  readonly client: Redis;
+  readonly #core: CorePool<Redis, Redis>;
+  readonly #hub: EventHub;
+  readonly #opts: ResolvedRedisOptions;
+  readonly #tracker: DedicatedTracker;
+  readonly #errorLog = new LogLimiter(5, 10_000);
+  #closed: Promise<CloseResult> | undefined;
+
+  constructor(options: RedisPoolOptions = {}) {
+    const opts = resolveRedisOptions(options);
+    this.#opts = opts;
+    this.#hub = new EventHub(registry.hub, opts.common.logger);
+    this.#core = new CorePool(new RedisDriver(opts), opts.common, this.#hub);
+    this.#tracker = new DedicatedTracker(this.#core as unknown as CorePool<never, never>);
+    // the shared client holds one permit for the pool's whole life
+    this.#core.budget.tryTake('shared');
+    let attempt = 0;
+    this.client = new Redis(
+      opts.url,
+      connectionOptions(opts, {
+        retryStrategy: (times: number) => {
+          attempt = times;
+          const delayMs = fullJitter(times, 50, 5000);
+          if (this.#hub.active) {
+            this.#hub.emit({ type: 'reconnect', pool: this.name, driver: 'redis', time: Date.now(), attempt: times, delayMs });
+          }
+          return delayMs;
+        },
+      }),
+    );
+    this.client.on('ready', () => {
+      attempt = 0;
+    });
+    this.client.on('error', (err: Error) => this.#connectionError(err, attempt > 0 ? `shared client (reconnect attempt ${attempt})` : 'shared client'));
+    registry.pools.add(this);
+  }
+
+  /** The pool's name. */
+  get name(): string {
+    return this.#core.name;
+  }
+
+  /** Where the pool connects, password masked. */
+  get target(): string {
+    return this.#opts.target;
+  }
+
+  #connectionError(err: Error, what: string): void {
+    scrubError(err, this.#opts.secrets);
+    if (this.#hub.active) {
+      this.#hub.emit({ type: 'error', pool: this.name, driver: 'redis', time: Date.now(), error: err, connectionId: undefined });
+    }
+    const s = this.#errorLog.take(performance.now());
+    if (s >= 0) safeLog(this.#opts.common.logger, 'warn', `lifeguard: redis pool "${this.name}": ${what}: ${err.message}${s > 0 ? ` (${s} similar lines suppressed)` : ''}`);
+  }
+
+  // ---- pooled exclusive connections -------------------------------------------------
+
+  /** Checks out an exclusive connection as a lease (`lease.client`, then `lease.release()` or `await using`). */
+  acquire(opts?: AcquireOptions): Promise<RedisLease> {
+    return this.#core.acquire(opts, this.#core.site(LifeguardRedisPool.prototype.acquire), true);
+  }
+
+  /**
+   * Runs `fn` on an exclusive connection (BLPOP, MULTI/WATCH, anything stateful) and
+   * always releases it; a connection left dirty is reset or destroyed.
+   */
+  async withConnection<T>(fn: (client: Redis) => Promise<T> | T, opts?: AcquireOptions): Promise<T> {
+    const site = this.#core.site(LifeguardRedisPool.prototype.withConnection);
+    const lease = await this.#core.acquire(opts, site, false);
+    const rec = lease[kRecord];
+    let result: T;
+    try {
+      if (this.#core.options.onNestedAcquire === 'ignore') {
+        result = await fn(lease.client);
+      } else {
+        const outer = contextStorage.getStore();
+        result = await contextStorage.run({ tag: rec.tag, held: outer ? [...outer.held, rec] : [rec] }, () => fn(lease.client));
+      }
+    } catch (err) {
+      if (!rec.released) lease[kEnd](undefined);
+      throw err;
+    }
+    if (!rec.released) lease[kEnd](undefined);
+    return result;
+  }
+
+  // ---- dedicated connections -----------------------------------------------------------
+
+  /**
+   * Opens a dedicated pub/sub connection inside the pool's budget. Close it when
+   * done; one dropped without close() is closed and reported (`subscriber-lost`).
+   */
+  async subscriber(opts?: DedicatedOptions): Promise<Subscriber> {
+    const site = this.#core.site(LifeguardRedisPool.prototype.subscriber);
+    const tag = opts?.tag ?? contextStorage.getStore()?.tag;
+    const raw = await this.#openDedicated('subscriber', opts);
+    const state: SubscriberState = {
+      ...this.#dedicatedState('subscriber', raw, site, tag),
+      handlers: new Map(),
+      patternHandlers: new Map(),
+    };
+    attachHandlers(raw, state, (err) => this.#connectionError(err instanceof Error ? err : new Error(String(err)), `subscriber #${state.id} handler threw`));
+    const sub = new Subscriber(raw, state, this.#tracker);
+    this.#tracker.track(sub, state);
+    return sub;
+  }
+
+  /**
+   * Opens a long-lived connection outside the pool (inside its budget), for work
+   * that owns a connection for a long time. Tracked like subscribers.
+   */
+  async dedicated(opts?: DedicatedOptions): Promise<DedicatedConnection> {
+    const site = this.#core.site(LifeguardRedisPool.prototype.dedicated);
+    const tag = opts?.tag ?? contextStorage.getStore()?.tag;
+    const raw = await this.#openDedicated('dedicated', opts);
+    const state = this.#dedicatedState('dedicated', raw, site, tag);
+    const conn = new DedicatedConnection(raw, state, this.#tracker, this.name);
+    this.#tracker.track(conn, state);
+    return conn;
+  }
+
+  async #openDedicated(kind: 'subscriber' | 'dedicated', opts: DedicatedOptions | undefined): Promise<Redis> {
+    if (this.#core.closing) throw new PoolClosedError(this.name);
+    await this.#tracker.reserve(kind, opts?.timeoutMs ?? this.#opts.common.acquireTimeoutMs, kind);
+    const raw = new Redis(this.#opts.url, connectionOptions(this.#opts, { lazyConnect: true }));
+    raw.on('error', (err: Error) => this.#connectionError(err, `${kind} connection`));
+    try {
+      await raw.connect();
+    } catch (err) {
+      raw.disconnect();
+      this.#core.budget.give(kind);
+      throw scrubError(err, this.#opts.secrets);
+    }
+    return raw;
+  }
+
+  #dedicatedState(kind: 'subscriber' | 'dedicated', raw: Redis, site: DedicatedState['site'], tag: string | undefined): DedicatedState {
+    const timeoutMs = this.#opts.common.connectTimeoutMs;
+    return {
+      id: this.#tracker.nextId(),
+      kind,
+      createdAt: performance.now(),
+      site,
+      tag,
+      closed: false,
+      channels: new Set(),
+      patterns: new Set(),
+      lastMessageAt: undefined,
+      closeConnection: () =>
+        new Promise<void>((resolve) => {
+          if (raw.status === 'end') return resolve();
+          const timer = setTimeout(() => {
+            raw.disconnect();
+            resolve();
+          }, timeoutMs);
+          timer.unref?.();
+          raw.once('end', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          raw.disconnect();
+        }),
+    };
+  }
+
+  /** Live subscriber connections: id, channels and patterns, creation site, age, last message time. */
+  subscribers(): DedicatedInfo[] {
+    return this.#tracker.list().filter((i) => i.kind === 'subscriber');
+  }
+
+  /** Live dedicated connections. */
+  dedicatedConnections(): DedicatedInfo[] {
+    return this.#tracker.list().filter((i) => i.kind === 'dedicated');
+  }
+
+  // ---- reports and lifecycle ----------------------------------------------------------
+
+  /** Counters, budget by kind and wait/hold percentiles. */
+  stats(): PoolStats {
+    return this.#core.stats();
+  }
+
+  /** Outstanding leases, subscribers and dedicated connections, oldest first. */
+  leases(): LeaseInfo[] {
+    return [...this.#core.leases(), ...this.#tracker.list()].sort((a, b) => b.ageMs - a.ageMs);
+  }
+
+  /** @internal forces everything outstanding back (lifeguard/vitest after a leak). */
+  reclaim(note: string): LeaseInfo[] {
+    const out: LeaseInfo[] = this.#core.reclaim(note);
+    const open = this.#tracker.list();
+    void this.#tracker.closeAll();
+    return out.concat(open);
+  }
+
+  /**
+   * Closes the pool: new acquires fail with `POOL_CLOSED`, leases get `timeoutMs`
+   * (default 10 s) to come back, then every connection is closed, the shared client,
+   * subscribers and dedicated connections included.
+   */
+  close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
+    this.#closed ??= (async () => {
+      const result = await this.#core.close({ timeoutMs: opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
+      const open = await this.#tracker.closeAll();
+      await quit(this.client);
+      this.#core.budget.give('shared');
+      registry.pools.delete(this);
+      return { forced: [...result.forced, ...open] };
+    })();
+    return this.#closed;
+  }
+
+  /** True once close() was called. */
+  get closing(): boolean {
+    return this.#core.closing;
+  }
+
+  /** Listens to this pool's events. */
+  on(event: 'event', listener: EventListener): this {
+    if (event !== 'event') throw new TypeError(`lifeguard: a redis pool emits only 'event', not ${String(event)}`);
+    this.#hub.add(listener);
+    return this;
+  }
+
+  /** Listens to the next event only. */
+  once(event: 'event', listener: EventListener): this {
+    const wrapper: OnceWrapper = (e) => {
+      this.#hub.remove(wrapper);
+      listener(e);
+    };
+    wrapper.listener = listener;
+    return this.on(event, wrapper);
+  }
+
+  /** Stops listening. */
+  off(event: 'event', listener: EventListener): this {
+    if (event === 'event') this.#hub.remove(listener);
+    return this;
+  }
+}
+
+function quit(r: Redis): Promise<void> {
+  if (r.status === 'end') return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    r.once('end', () => resolve());
+    if (r.status === 'ready') r.quit().catch(() => r.disconnect());
+    else r.disconnect();
+  });
+}
+
+/** Creates a Redis pool. */
+export function createRedisPool(options: RedisPoolOptions = {}): LifeguardRedisPool {
+  return new LifeguardRedisPool(options);
+}

@@ -1,0 +1,179 @@
+/**
+ * A dedicated pub/sub connection. The connection's listeners reach only the shared
+ * state, never the handle, so a handle dropped without close() can be collected,
+ * and is then closed and reported (`subscriber-lost`).
+ */
+import type { Redis } from 'ioredis';
+import type { DedicatedInfo, DedicatedState, DedicatedTracker } from '../core/dedicated.js';
+import type { LeaseHandle } from '../core/driver.js';
+import { LeaseReleasedError } from '../core/errors.js';
+import { formatSite } from '../core/site.js';
+import { leaseClient } from './client.js';
+
+/** Called with each message: `(message, channel)`, plus the pattern for pattern subscriptions. */
+export type MessageHandler = (message: string, channel: string, pattern?: string) => void;
+
+export interface SubscriberState extends DedicatedState {
+  readonly handlers: Map<string, MessageHandler>;
+  readonly patternHandlers: Map<string, MessageHandler>;
+}
+
+/** Wires the connection's message events to the state's handlers. */
+export function attachHandlers(raw: Redis, state: SubscriberState, onError: (err: unknown) => void): void {
+  raw.on('message', (channel: string, message: string) => {
+    state.lastMessageAt = Date.now();
+    const h = state.handlers.get(channel);
+    if (h) invoke(h, onError, message, channel, undefined);
+  });
+  raw.on('pmessage', (pattern: string, channel: string, message: string) => {
+    state.lastMessageAt = Date.now();
+    const h = state.patternHandlers.get(pattern);
+    if (h) invoke(h, onError, message, channel, pattern);
+  });
+}
+
+function invoke(h: MessageHandler, onError: (err: unknown) => void, message: string, channel: string, pattern: string | undefined): void {
+  try {
+    h(message, channel, pattern);
+  } catch (err) {
+    onError(err);
+  }
+}
+
+/** A pub/sub connection of a Redis pool. Close it when done. */
+export class Subscriber {
+  readonly #raw: Redis;
+  readonly #state: SubscriberState;
+  readonly #tracker: DedicatedTracker;
+
+  /** @internal */
+  constructor(raw: Redis, state: SubscriberState, tracker: DedicatedTracker) {
+    this.#raw = raw;
+    this.#state = state;
+    this.#tracker = tracker;
+  }
+
+  /** Unique id within the pool. */
+  get id(): number {
+    return this.#state.id;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#state.closed;
+  }
+
+  #check(what: string): void {
+    if (this.#state.closed) throw new Error(`lifeguard: ${what} on subscriber #${this.#state.id}, which is closed`);
+  }
+
+  /** Subscribes to one or more channels; `handler` gets `(message, channel)`. */
+  async subscribe(channels: string | readonly string[], handler: MessageHandler): Promise<void> {
+    this.#check('subscribe()');
+    const list = typeof channels === 'string' ? [channels] : [...channels];
+    for (const c of list) this.#state.handlers.set(c, handler);
+    await this.#raw.subscribe(...list);
+    for (const c of list) this.#state.channels.add(c);
+  }
+
+  /** Subscribes to patterns; `handler` gets `(message, channel, pattern)`. */
+  async psubscribe(patterns: string | readonly string[], handler: MessageHandler): Promise<void> {
+    this.#check('psubscribe()');
+    const list = typeof patterns === 'string' ? [patterns] : [...patterns];
+    for (const p of list) this.#state.patternHandlers.set(p, handler);
+    await this.#raw.psubscribe(...list);
+    for (const p of list) this.#state.patterns.add(p);
+  }
+
+  /** Unsubscribes from channels (all when none are given). */
+  async unsubscribe(...channels: string[]): Promise<void> {
+    this.#check('unsubscribe()');
+    await this.#raw.unsubscribe(...channels);
+    const list = channels.length > 0 ? channels : [...this.#state.channels];
+    for (const c of list) {
+      this.#state.handlers.delete(c);
+      this.#state.channels.delete(c);
+    }
+  }
+
+  /** Unsubscribes from patterns (all when none are given). */
+  async punsubscribe(...patterns: string[]): Promise<void> {
+    this.#check('punsubscribe()');
+    await this.#raw.punsubscribe(...patterns);
+    const list = patterns.length > 0 ? patterns : [...this.#state.patterns];
+    for (const p of list) {
+      this.#state.patternHandlers.delete(p);
+      this.#state.patterns.delete(p);
+    }
+  }
+
+  /** Closes the connection and returns its budget permit; idempotent. */
+  close(): Promise<void> {
+    return this.#tracker.close(this.#state, 'subscriber');
+  }
+
+  /** Closes on `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** What `subscribers()` lists for this one. */
+  info(): DedicatedInfo | undefined {
+    return this.#tracker.list().find((i) => i.id === this.#state.id && i.kind === 'subscriber');
+  }
+}
+
+/**
+ * A long-lived Redis connection outside the pool, in the pool's budget. Close it
+ * when done. Its `client` keeps the handle alive, so holding either is enough.
+ */
+export class DedicatedConnection implements LeaseHandle {
+  readonly #client: Redis;
+  readonly #state: DedicatedState;
+  readonly #tracker: DedicatedTracker;
+  readonly #pool: string;
+
+  /** @internal */
+  constructor(raw: Redis, state: DedicatedState, tracker: DedicatedTracker, pool: string) {
+    this.#state = state;
+    this.#tracker = tracker;
+    this.#pool = pool;
+    this.#client = leaseClient(raw, this);
+  }
+
+  get id(): number {
+    return this.#state.id;
+  }
+
+  /** True once closed. */
+  get released(): boolean {
+    return this.#state.closed;
+  }
+
+  /** The connection: any ioredis command, including blocking ones. Throws `LEASE_RELEASED` once closed. */
+  get client(): Redis {
+    this.assertUsable('client of');
+    return this.#client;
+  }
+
+  /** Same as close(). */
+  release(): void {
+    void this.close();
+  }
+
+  /** @internal */
+  assertUsable(what: string): void {
+    if (this.#state.closed) {
+      throw new LeaseReleasedError({ pool: this.#pool, leaseId: this.#state.id, what: `${what} dedicated connection; the`, acquiredAt: formatSite(this.#state.site), releasedAt: 'close()' });
+    }
+  }
+
+  /** Closes the connection and returns its budget permit; idempotent. */
+  close(): Promise<void> {
+    return this.#tracker.close(this.#state, 'dedicated');
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
