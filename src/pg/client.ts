@@ -32,7 +32,10 @@ export class PgPoolClient implements AsyncDisposable {
   }
 
   /** Runs a query on this connection; every pg form (text, config, values, callback, submittable). */
-  query(...args: unknown[]): unknown {
+  declare query: pg.PoolClient['query'];
+
+  /** @internal */
+  _query(args: unknown[]): unknown {
     const c = this.#client('query on') as unknown as { query(...a: unknown[]): unknown };
     return c.query(...args);
   }
@@ -129,3 +132,11 @@ export class PgPoolClient implements AsyncDisposable {
     if (this.#listeners) this.removeAllListeners();
   }
 }
+
+Object.defineProperty(PgPoolClient.prototype, 'query', {
+  value: function query(this: PgPoolClient, ...args: unknown[]): unknown {
+    return this._query(args);
+  },
+  writable: true,
+  configurable: true,
+});

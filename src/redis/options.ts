@@ -43,6 +43,7 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
   const common: Record<string, unknown> = {};
   for (const k of COMMON_KEYS) common[k] = raw[k];
   const resolved = resolveCommonOptions(common, env);
+  if (resolved.max < 2) c.fail('max', 'an integer >= 2 for a Redis pool (the shared client holds one permit of the budget)', resolved.max);
 
   const url = raw.url === undefined ? 'redis://127.0.0.1:6379' : raw.url;
   if (typeof url !== 'string' || url === '') c.fail('url', 'a non-empty string', typeof url === 'string' ? '' : typeof url);

@@ -10,7 +10,7 @@ describe('held-too-long under the node:http tag helper', () => {
     const { pool } = testPgPool({ max: 2, leakDetection: { thresholdMs: 100, captureStacks: 'always' } });
     let release: (() => void) | undefined;
     const server = http.createServer(
-      withRequestTag(async (_req, res) => {
+      withRequestTag(async (_req: http.IncomingMessage, res: http.ServerResponse) => {
         const lease = await pool.acquire(); // HANDLER-ACQUIRE
         await new Promise<void>((resolve) => (release = resolve));
         lease.release();

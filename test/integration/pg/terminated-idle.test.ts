@@ -29,11 +29,12 @@ describe('a connection killed on the server while idle', () => {
     const { pool, prefix } = testPgPool({ max: 1, min: 1 });
     await pool.query('select 1');
     const errored = nextEvent(pool, 'error');
+    // min 1: a replacement is opened by itself
+    const replaced = nextEvent(pool, 'connect');
     await pgTerminate(prefix);
     const e = await errored;
     expect(e.error.message).toMatch(/terminat/i);
-    // min 1: a replacement is opened by itself
-    await nextEvent(pool, 'connect');
+    await replaced;
     expect((await pool.query('select 1 as one')).rows[0].one).toBe(1);
   });
 });

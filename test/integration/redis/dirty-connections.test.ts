@@ -9,7 +9,7 @@ function dbOf(info: string): number {
 
 describe('no dirty Redis connection is handed out', () => {
   it('after SELECT 5, the next leases see database 0 (the release says it reset)', async () => {
-    const { pool } = testRedisPool({ max: 1 });
+    const { pool } = testRedisPool({ max: 2 });
     const releases: EventOf<'release'>[] = [];
     pool.on('event', (e) => {
       if (e.type === 'release') releases.push(e);
@@ -23,7 +23,7 @@ describe('no dirty Redis connection is handed out', () => {
   });
 
   it('after MULTI without EXEC, the next lease runs commands normally', async () => {
-    const { pool } = testRedisPool({ max: 1 });
+    const { pool } = testRedisPool({ max: 2 });
     const key = unique('k');
     await pool.withConnection(async (r) => {
       await r.multi({ pipeline: false });
@@ -38,7 +38,7 @@ describe('no dirty Redis connection is handed out', () => {
   });
 
   it('after WATCH, the next lease is not watching (its EXEC is not aborted by an old watch)', async () => {
-    const { pool } = testRedisPool({ max: 1 });
+    const { pool } = testRedisPool({ max: 2 });
     const key = unique('w');
     await pool.withConnection((r) => r.watch(key));
     await pool.client.set(key, 'changed by someone else');
@@ -63,11 +63,18 @@ describe('no dirty Redis connection is handed out', () => {
   });
 
   it('using a released lease throws LEASE_RELEASED; duplicate() on a lease is refused', async () => {
-    const { pool } = testRedisPool({ max: 1 });
+    const { pool } = testRedisPool({ max: 2 });
     const lease = await pool.acquire();
     expect(() => lease.client.duplicate()).toThrow(/outside the pool budget/);
     const client = lease.client;
     lease.release();
     expect(() => client.get('x')).toThrow(expect.objectContaining({ code: 'LEASE_RELEASED' }));
+  });
+});
+
+describe('redis options', () => {
+  it('max below 2 is a ConfigError: the shared client holds one permit', async () => {
+    const { createRedisPool } = await import('../../../src/index.js');
+    expect(() => createRedisPool({ max: 1 })).toThrow(/option max must be an integer >= 2 for a Redis pool/);
   });
 });
