@@ -12,7 +12,6 @@ export interface SiteHolder {
   frames?: readonly string[];
 }
 
-// biome-ignore lint: a function type is what captureStackTrace takes
 type Entry = (...args: never[]) => unknown;
 
 /**

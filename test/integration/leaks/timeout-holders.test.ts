@@ -46,7 +46,7 @@ describe('sampled capture', () => {
     });
     const blocks = logger.lines.filter((l) => l.message.startsWith('lifeguard: leak (held-too-long)'));
     expect(blocks).toHaveLength(10);
-    expect(blocks[0]!.message).toMatch(/tag: "storm"\n  acquired at:\n    at .*timeout-holders\.test\.ts:\d+:\d+/);
+    expect(blocks[0]!.message).toMatch(/tag: "storm"\n {2}acquired at:\n {4}at .*timeout-holders\.test\.ts:\d+:\d+/);
     for (const l of leases) l.release();
   });
 });
