@@ -31,6 +31,11 @@ export class LeaseRecord<C> {
   reported = false;
   releaseSite: SiteHolder | undefined = undefined;
   releaseNote: string | undefined = undefined;
+  /**
+   * The user's handle, held strongly only until the next sweep registers it for
+   * garbage-collection tracking (then cleared, so a dropped handle can be collected).
+   */
+  handle: object | undefined = undefined;
   /** The async-context list this lease was added to, to remove it on release. */
   scopeHeld: object[] | undefined = undefined;
   constructor(

@@ -428,7 +428,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         scope.held.push(rec);
         rec.scopeHeld = scope.held;
       }
-      this.#registry?.register(lease, rec);
+      // Held strongly until the next sweep; only leases still out then are registered
+      // for garbage-collection tracking (short leases never pay for it).
+      if (this.#registry !== undefined) rec.handle = lease;
     }
     if (this.options.saturation !== false) this.#checkSaturation();
     this.#hooks.onAcquire?.(conn.raw, lease);
@@ -554,19 +556,19 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   /** A free connection goes to the oldest waiter, else back to idle. */
-  #give(conn: Conn<C>): void {
+  #give(conn: Conn<C>, now?: number): void {
     if (this.#closing) {
       this.#destroy(conn, 'close', undefined);
       return;
     }
-    const w = this.#waiters.shift();
+    const w = this.#waiters.size > 0 ? this.#waiters.shift() : undefined;
     if (w !== undefined) {
       this.#grant(w, conn);
     } else if (this.budget.waitingNonPooled > 0) {
       // a subscriber, listener or dedicated connection waits for a permit: make room
       this.#destroy(conn, 'budget', undefined);
     } else {
-      conn.idleSince = performance.now();
+      conn.idleSince = now ?? performance.now();
       this.#idle.push(conn);
     }
   }
@@ -587,7 +589,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     rec.released = true;
     // Where a user released it, for LeaseReleasedError; only when the acquisition was captured too.
     if (entry !== undefined && rec.site !== undefined) rec.releaseSite = captureSite(entry, 3);
-    this.#finish(rec);
+    const now = performance.now();
+    this.#finish(rec, now);
     const conn = rec.conn;
     let reset: string | undefined;
     if (error !== undefined && error !== false && error !== null) {
@@ -596,12 +599,12 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       this.#destroy(conn, 'error', conn.broken);
     } else if ((reset = this.#driver.dirtyReason(conn.raw)) !== undefined) {
       this.#reset(conn, reset);
-    } else if (conn.expiresAt <= performance.now()) {
+    } else if (conn.expiresAt <= now) {
       this.#destroy(conn, 'lifetime', undefined);
     } else if (this.options.maxUses > 0 && conn.uses >= this.options.maxUses) {
       this.#destroy(conn, 'max-uses', undefined);
     } else {
-      this.#give(conn);
+      this.#give(conn, now);
     }
     this.#hooks.onRelease?.(error, conn.raw);
     // after the hand-over, so a connection passed straight to a waiter is no dip
@@ -614,7 +617,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         time: Date.now(),
         leaseId: rec.id,
         connectionId: conn.id,
-        heldMs: performance.now() - rec.acquiredAt,
+        heldMs: now - rec.acquiredAt,
         tag: rec.tag,
         reset,
       });
@@ -622,11 +625,11 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   /** Takes a record out of the lease table (release, loss or force). */
-  #finish(rec: LeaseRecord<C>): void {
+  #finish(rec: LeaseRecord<C>, now: number): void {
     this.#leases.delete(rec);
     rec.conn.lease = undefined;
+    rec.handle = undefined;
     this.#released++;
-    const now = performance.now();
     this.#heldSamples.add(now - rec.acquiredAt);
     const held = rec.scopeHeld;
     if (held !== undefined) {
@@ -735,8 +738,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     if (rec.released) return;
     rec.released = true;
     rec.releaseNote = 'garbage collection (never released)';
-    const info = leaseInfo(rec, this.name, performance.now());
-    this.#finish(rec);
+    const now = performance.now();
+    const info = leaseInfo(rec, this.name, now);
+    this.#finish(rec, now);
     this.#checkSaturation();
     this.#reportLeak('lost', info);
     this.#destroy(rec.conn, 'lost', undefined);
@@ -768,6 +772,10 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const ld = this.options.leakDetection;
     if (ld !== false) {
       for (const rec of this.#leases) {
+        if (rec.handle !== undefined) {
+          this.#registry!.register(rec.handle, rec);
+          rec.handle = undefined;
+        }
         if (!rec.reported && now - rec.acquiredAt >= ld.thresholdMs) {
           rec.reported = true;
           this.#reportLeak('held-too-long', leaseInfo(rec, this.name, now));
@@ -859,7 +867,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       out.push(leaseInfo(rec, this.name, now));
       rec.released = true;
       rec.releaseNote = note;
-      this.#finish(rec);
+      this.#finish(rec, now);
       this.#destroy(rec.conn, 'released-with-error', note);
     }
     if (out.length > 0) this.#checkSaturation();
@@ -913,7 +921,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       const info = leaseInfo(rec, this.name, now);
       rec.released = true;
       rec.releaseNote = 'pool close (forced)';
-      this.#finish(rec);
+      this.#finish(rec, now);
       this.#reportLeak('unreleased-at-close', info);
       this.#destroy(rec.conn, 'close', 'forced by close()');
       forced.push(info);

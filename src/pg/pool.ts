@@ -49,28 +49,33 @@ export class LifeguardPgPool extends pg.Pool {
     const driver = this.#driver;
     this.#core = new CorePool(this.#driver, opts.common, this.#hub, {
       onConnect: (c) => {
-        if (this.listenerCount('connect') > 0) this.emit('connect', c);
+        if (this.#has('connect')) this.emit('connect', c);
       },
       onAcquire: (c, lease) => {
         driver.setActive(c, true);
-        if (this.listenerCount('acquire') > 0) this.emit('acquire', lease.client);
+        if (this.#has('acquire')) this.emit('acquire', lease.client);
       },
       onRelease: (err, c) => {
         driver.setActive(c, false);
-        if (this.listenerCount('release') > 0) this.emit('release', err, c);
+        if (this.#has('release')) this.emit('release', err, c);
       },
       onRemove: (c) => {
-        if (this.listenerCount('remove') > 0) this.emit('remove', c);
+        if (this.#has('remove')) this.emit('remove', c);
       },
       onError: (err, c) => {
         // pg.Pool crashes the process when nobody listens; lifeguard never does.
-        if (this.listenerCount('error') > 0) this.emit('error', err, c);
+        if (this.#has('error')) this.emit('error', err, c);
       },
     });
     this.#tracker = new DedicatedTracker(this.#core as unknown as CorePool<never, never>);
     Object.defineProperty(this, 'ending', { get: () => this.#core.closing, configurable: true });
     Object.defineProperty(this, 'ended', { get: () => this.#ended, configurable: true });
     registry.pools.add(this);
+  }
+
+  /** EventEmitter listeners for a pg.Pool event, without a call per check. */
+  #has(event: string): boolean {
+    return (this as unknown as { _events: Record<string, unknown> })._events[event] !== undefined;
   }
 
   /** The pool's name. */
