@@ -127,7 +127,15 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
   }
 
   async reset(client: pg.Client, reason: string): Promise<string | undefined> {
-    if (!reason.startsWith('transaction')) return undefined;
+    if (reason === 'query still pending') {
+      // A failed query rejects on ErrorResponse, before its ReadyForQuery: give that a moment.
+      if (!(await settles(client, 200))) return undefined;
+      const again = this.dirtyReason(client);
+      if (again === undefined) return 'waited for pending query';
+      if (!again.startsWith('transaction')) return undefined;
+    } else if (!reason.startsWith('transaction')) {
+      return undefined;
+    }
     await client.query('ROLLBACK');
     const tx = internals(client).getTransactionStatus?.();
     return tx === 'I' || tx === undefined ? 'rollback' : undefined;
@@ -144,6 +152,25 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     if (active) s?.ref?.();
     else s?.unref?.();
   }
+}
+
+/** Resolves true once the client has no active or queued query, false after `ms`. */
+function settles(client: pg.Client, ms: number): Promise<boolean> {
+  const c = internals(client);
+  if ((c._queryQueue?.length ?? 0) > 0) return Promise.resolve(false);
+  const conn = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+  if (!conn) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      conn.removeListener('readyForQuery', onReady);
+      resolve(ok);
+    };
+    // pg clears the active query in its own readyForQuery handler; check after it ran
+    const onReady = (): void => void setImmediate(() => done(!c._activeQuery));
+    const timer = setTimeout(() => done(false), ms);
+    conn.on('readyForQuery', onReady);
+  });
 }
 
 function internals(client: pg.Client): PgInternals {

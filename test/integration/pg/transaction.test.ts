@@ -89,7 +89,7 @@ describe('withTransaction', () => {
     const lease = await pool.acquire();
     await lease.client.query('begin');
     await lease.client.query('select 1/0').catch(() => undefined);
-    expect(lease.client.getTransactionStatus()).toBe('E');
+    // released at once, possibly before the server's ReadyForQuery (status E) arrived
     lease.release();
     const { rows } = await pool.query('select 42 as n');
     expect(rows[0].n).toBe(42);
