@@ -15,7 +15,7 @@ import {
   type AcquireTimeoutCause,
 } from './errors.js';
 import type { DestroyReason, DriverKind, EventHub, LeaseInfo, LifeguardEvent } from './events.js';
-import { Conn, Lease, LeaseRecord, type LeaseOwner } from './lease.js';
+import { Conn, Lease, LeaseRecord, type LeaseOwner, kRecord } from './lease.js';
 import { formatDuration, holdersSummary, leakBlock, leaseInfo } from './leaks.js';
 import { LogLimiter, safeLog } from './logger.js';
 import type { AcquireOptions, ResolvedCommonOptions } from './options.js';
@@ -92,8 +92,9 @@ interface Waiter<C, F> {
   readonly track: boolean;
   readonly enqueuedAt: number;
   readonly timeoutMs: number;
+  /** performance.now() time at which it times out. */
+  readonly deadline: number;
   readonly nestedHeld: LeaseRecord<C> | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -146,6 +147,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   readonly #heldSamples = new Samples();
 
   #exhausted = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
   #satLevel = 0;
   #sampleTick = 0;
   readonly #samplePeriod: number;
@@ -236,6 +239,27 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return this.#wait(opts, site, tag, scope, track, nested);
   }
 
+  /**
+   * Runs `fn` while `lease` counts as held by the current async context, so an
+   * acquire inside it is seen as nested. Reuses the request's scope (`runWithTag`,
+   * the tag helpers); opens one of its own only when stacks are captured 'always'
+   * (tests, development), since on Node 20 a first `AsyncLocalStorage.run` turns on
+   * promise hooks for the whole process.
+   */
+  holding<T>(lease: Lease<C, F>, fn: () => T): T {
+    if (this.options.onNestedAcquire === 'ignore') return fn();
+    const rec = lease[kRecord];
+    const scope = contextStorage.getStore();
+    if (scope !== undefined) {
+      scope.held.push(rec);
+      rec.scopeHeld = scope.held;
+      return fn();
+    }
+    const ld = this.options.leakDetection;
+    if (ld !== false && ld.captureStacks === 'always') return contextStorage.run({ tag: rec.tag, held: [rec] }, fn);
+    return fn();
+  }
+
   #findHeld(scope: Scope): LeaseRecord<C> | undefined {
     for (const h of scope.held) {
       const r = h as LeaseRecord<C>;
@@ -284,6 +308,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Lease<C, F>>((resolve, reject) => {
+      const now = performance.now();
       const w: Waiter<C, F> = {
         settled: false,
         resolve,
@@ -292,20 +317,18 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         tag,
         scope,
         track,
-        enqueuedAt: performance.now(),
+        enqueuedAt: now,
         timeoutMs,
+        deadline: now + timeoutMs,
         nestedHeld: nested,
-        timer: undefined,
         signal,
         onAbort: undefined,
       };
-      w.timer = setTimeout(() => this.#onWaiterTimeout(w), timeoutMs);
-      w.timer.unref?.();
+      this.#armTimer(w.deadline);
       if (signal !== undefined) {
         w.onAbort = () => {
           if (w.settled) return;
           this.#waiters.cancel(w);
-          clearTimeout(w.timer);
           reject(signal.reason);
           this.#afterWaiterGone();
         };
@@ -327,6 +350,34 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         }
       }
     });
+  }
+
+  /**
+   * One timer per pool, armed for the earliest waiter deadline, instead of a timer
+   * per waiter: waiters mostly share one timeout, so a new one rarely re-arms it.
+   */
+  #armTimer(deadline: number): void {
+    if (this.#timer !== undefined && this.#timerAt <= deadline) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, deadline - performance.now()));
+    this.#timer.unref?.();
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    if (this.#waiters.size === 0) return;
+    // a timer may fire a little early: count anything within 1 ms as due
+    const now = performance.now() + 1;
+    let next = Infinity;
+    const due: Waiter<C, F>[] = [];
+    this.#waiters.forEach((w) => {
+      if (w.deadline <= now) due.push(w);
+      else if (w.deadline < next) next = w.deadline;
+    });
+    for (const w of due) this.#onWaiterTimeout(w);
+    if (next !== Infinity) this.#armTimer(next);
   }
 
   #afterWaiterGone(): void {
@@ -442,7 +493,6 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   #grant(w: Waiter<C, F>, conn: Conn<C>): void {
     w.settled = true;
-    clearTimeout(w.timer);
     if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
     const now = performance.now();
     const lease = this.#lease(conn, w.site, w.tag, now, now - w.enqueuedAt, w.scope, w.track);
@@ -526,7 +576,6 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         if (this.#waiters.size > this.#creating + this.#validating + this.#resetting) {
           const w = this.#waiters.shift()!;
           w.settled = true;
-          clearTimeout(w.timer);
           if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
           this.#afterWaiterGone();
           w.reject(err);
@@ -894,9 +943,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     this.#closing = true;
     clearInterval(this.#sweeper);
     this.#budgetWait?.abort();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     for (const w of this.#waiters.drain()) {
       w.settled = true;
-      clearTimeout(w.timer);
       if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
       w.reject(new PoolClosedError(this.name));
     }

@@ -44,6 +44,15 @@ export class WaiterQueue<W extends Cancellable> {
     this.#live--;
   }
 
+  /** Calls `fn` on every live waiter, oldest first (it may cancel them). */
+  forEach(fn: (w: W) => void): void {
+    const items = this.#items;
+    for (let i = this.#head; i < items.length; i++) {
+      const w = items[i];
+      if (w !== undefined && !w.settled) fn(w);
+    }
+  }
+
   /** Removes every live waiter, oldest first. */
   drain(): W[] {
     const out: W[] = [];

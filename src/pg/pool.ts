@@ -177,13 +177,7 @@ export class LifeguardPgPool extends pg.Pool {
     const client = lease.client;
     let result: T;
     try {
-      if (this.#core.options.onNestedAcquire === 'ignore') {
-        result = await fn(client);
-      } else {
-        const outer = contextStorage.getStore();
-        const scope = { tag: rec.tag, held: outer ? [...outer.held, rec] : [rec] };
-        result = await contextStorage.run(scope, () => fn(client));
-      }
+      result = await this.#core.holding(lease, () => fn(client));
     } catch (err) {
       if (!rec.released) {
         if (err instanceof RollbackFailed) {

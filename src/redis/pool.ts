@@ -115,12 +115,7 @@ export class LifeguardRedisPool {
     const rec = lease[kRecord];
     let result: T;
     try {
-      if (this.#core.options.onNestedAcquire === 'ignore') {
-        result = await fn(lease.client);
-      } else {
-        const outer = contextStorage.getStore();
-        result = await contextStorage.run({ tag: rec.tag, held: outer ? [...outer.held, rec] : [rec] }, () => fn(lease.client));
-      }
+      result = await this.#core.holding(lease, () => fn(lease.client));
     } catch (err) {
       if (!rec.released) lease[kEnd](undefined);
       throw err;

@@ -1,0 +1,22 @@
+// SELECT 1 through the pool, 64 closed-loop callers, max 10, pre-warmed; ops/s.
+import pg from 'pg';
+import { arg, closedLoop, report, silent } from './common.mjs';
+
+const impl = arg('impl');
+const concurrency = Number(arg('concurrency', '64'));
+const connectionString = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const MAX = 10;
+
+let pool;
+if (impl === 'pg.Pool') {
+  pool = new pg.Pool({ connectionString, max: MAX });
+} else {
+  const { createPgPool } = await import('../dist/index.js');
+  const mode = { lifeguard: undefined, 'lifeguard-nostack': false, 'lifeguard-always': 'always' }[impl];
+  pool = createPgPool({ connectionString, max: MAX, logger: silent, leakDetection: mode === undefined ? {} : { captureStacks: mode } });
+}
+await Promise.all(Array.from({ length: MAX * 3 }, () => pool.query('SELECT 1')));
+const r = await closedLoop(() => pool.query('SELECT 1'), concurrency);
+report({ impl, concurrency, ...r });
+await pool.end();
+process.exit(0);

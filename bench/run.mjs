@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Runs benchmark suites: a fresh process per measurement, implementations alternating
+// A B C A B C …, medians with min–max, ratios against lifeguard from the same run.
+//   node bench/run.mjs [cycle] [pg-select] [redis] [micro] [--quick]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+
+const quick = process.argv.includes('--quick');
+const asked = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const suites = asked.length > 0 ? asked : ['cycle', 'pg-select', 'redis', 'micro'];
+const env = { ...process.env, NODE_ENV: 'production' };
+if (quick) Object.assign(env, { BENCH_WARMUP_MS: '200', BENCH_WINDOW_MS: '400' });
+
+const plans = {
+  cycle: {
+    rounds: 5,
+    cases: [1, 64].flatMap((c) =>
+      ['lifeguard', 'lifeguard-nostack', 'lifeguard-off', 'lifeguard-always', 'generic-pool', 'tarn', 'pg-pool'].map((impl) => ({
+        impl,
+        args: ['--concurrency', String(c)],
+        group: `concurrency ${c}`,
+      })),
+    ),
+    metric: 'nsPerOp',
+    unit: 'ns/cycle',
+    lowerIsBetter: true,
+  },
+  'pg-select': {
+    rounds: 3,
+    cases: ['lifeguard', 'lifeguard-nostack', 'lifeguard-always', 'pg.Pool'].map((impl) => ({ impl, args: [], group: 'SELECT 1, 64 callers, max 10' })),
+    metric: 'opsPerSec',
+    unit: 'ops/s',
+    lowerIsBetter: false,
+  },
+  redis: {
+    rounds: 3,
+    cases: [
+      ...['lifeguard', 'ioredis'].map((impl) => ({ impl, args: ['--test', 'get'], group: 'GET on the shared client, 64 callers' })),
+      ...['lifeguard', 'generic-pool', 'node-redis'].map((impl) => ({ impl, args: ['--test', 'blpop'], group: 'pooled BLPOP, 16 callers, 10 connections' })),
+    ],
+    metric: 'opsPerSec',
+    unit: 'ops/s',
+    lowerIsBetter: false,
+  },
+  micro: { rounds: 5, cases: [{ impl: 'node', args: [], group: 'micro' }], micro: true },
+};
+
+const version = (p) => {
+  try {
+    return JSON.parse(readFileSync(new URL(`../node_modules/${p}/package.json`, import.meta.url))).version;
+  } catch {
+    return '?';
+  }
+};
+const cpu = os.cpus()[0]?.model ?? '?';
+const machine = `${os.cpus().length} cores (${cpu}), Node ${process.version}; pg ${version('pg')}, pg-pool ${version('pg-pool')}, generic-pool ${version('generic-pool')}, tarn ${version('tarn')}, ioredis ${version('ioredis')}, redis ${version('redis')}`;
+
+execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+console.log(`\nmachine: ${machine}\ncommand: node bench/run.mjs ${process.argv.slice(2).join(' ')}\n`);
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
+
+for (const suite of suites) {
+  const plan = plans[suite];
+  if (!plan) throw new Error(`unknown suite ${suite}; known: ${Object.keys(plans).join(', ')}`);
+  const rounds = quick ? 1 : plan.rounds;
+  const samples = new Map();
+  for (let r = 0; r < rounds; r++) {
+    for (const c of plan.cases) {
+      const run = spawnSync(process.execPath, ['--expose-gc', new URL(`./${suite}.mjs`, import.meta.url).pathname, '--impl', c.impl, ...c.args], {
+        env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      const line = run.stdout.trim().split('\n').pop();
+      if (run.status !== 0 || !line?.startsWith('{')) {
+        console.error(`${suite} ${c.impl} ${c.args.join(' ')} failed:\n${run.stderr}`);
+        continue;
+      }
+      const key = `${c.group}|${c.impl}`;
+      if (!samples.has(key)) samples.set(key, []);
+      samples.get(key).push(JSON.parse(line));
+    }
+  }
+  const out = { suite, machine, rounds, results: {} };
+  console.log(`## ${suite} (${rounds} round${rounds > 1 ? 's' : ''}, fresh process each, alternating)\n`);
+  if (plan.micro) {
+    const runs = samples.get('micro|node') ?? [];
+    console.log('| operation | ns/op (median of rounds) | min–max |\n|---|---:|---:|');
+    for (const k of Object.keys(runs[0] ?? {}).filter((k) => k !== 'impl')) {
+      const v = runs.map((x) => x[k]);
+      out.results[k] = { median: median(v), min: Math.min(...v), max: Math.max(...v) };
+      console.log(`| ${k} | ${fmt(median(v))} | ${fmt(Math.min(...v))}–${fmt(Math.max(...v))} |`);
+    }
+  } else {
+    const groups = [...new Set(plan.cases.map((c) => c.group))];
+    for (const g of groups) {
+      console.log(`### ${g}\n\n| implementation | ${plan.unit} (median) | min–max | CPU % | lifeguard vs this |\n|---|---:|---:|---:|---:|`);
+      const lg = median((samples.get(`${g}|lifeguard`) ?? []).map((x) => x[plan.metric]));
+      for (const c of plan.cases.filter((c) => c.group === g)) {
+        const runs = samples.get(`${g}|${c.impl}`) ?? [];
+        if (runs.length === 0) continue;
+        const v = runs.map((x) => x[plan.metric]);
+        const m = median(v);
+        const ratio = plan.lowerIsBetter ? m / lg : lg / m;
+        out.results[`${g}|${c.impl}`] = { median: m, min: Math.min(...v), max: Math.max(...v), cpuPct: median(runs.map((x) => x.cpuPct)), ratio };
+        console.log(
+          `| ${c.impl} | ${fmt(m)} | ${fmt(Math.min(...v))}–${fmt(Math.max(...v))} | ${Math.round(median(runs.map((x) => x.cpuPct)))} | ${c.impl === 'lifeguard' ? '—' : `${ratio.toFixed(2)}×`} |`,
+        );
+      }
+      console.log('');
+    }
+  }
+  console.log('');
+  writeFileSync(new URL(`./results/${suite}.json`, import.meta.url), JSON.stringify(out, null, 2));
+}
