@@ -113,6 +113,15 @@ export type LifeguardEvent =
     })
   | (Base & { readonly type: 'health'; readonly healthy: boolean; readonly detail: string | undefined })
   | (Base & { readonly type: 'reconnect'; readonly attempt: number; readonly delayMs: number })
+  | (Base & {
+      readonly type: 'resubscribe';
+      /** Which dedicated connection came back. */
+      readonly connection: 'subscriber' | 'listener';
+      readonly id: number;
+      /** Channels subscribed (or listened to) again. */
+      readonly channels: readonly string[];
+      readonly patterns: readonly string[];
+    })
   | (Base & { readonly type: 'error'; readonly error: Error; readonly connectionId: number | undefined });
 
 /** All event type names. */

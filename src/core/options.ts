@@ -4,7 +4,24 @@
  * milliseconds.
  */
 import { ConfigError } from './errors.js';
+import type { ReconnectOptions } from './backoff.js';
+import type { CircuitBreakerOptions } from './breaker.js';
 import type { Logger } from './logger.js';
+
+/** Health-check settings. */
+export interface HealthCheckOptions {
+  /**
+   * How often to check (a `SELECT 1` on a pooled connection, a `PING` on the shared
+   * Redis client).
+   * @default 30000
+   */
+  intervalMs?: number;
+  /**
+   * Consecutive failed checks before the pool reports itself unhealthy.
+   * @default 3
+   */
+  failureThreshold?: number;
+}
 
 /** Where and how often acquisition stacks are captured. */
 export type CaptureStacks = 'always' | 'sampled' | false;
@@ -25,7 +42,7 @@ export interface LeakDetectionOptions {
   captureStacks?: CaptureStacks;
   /**
    * Fraction of acquires captured in `'sampled'` mode, 0–1.
-   * @default 0.05
+   * @default 0.02
    */
   sampleRate?: number;
   /**
@@ -107,6 +124,23 @@ export interface CommonPoolOptions {
    */
   onNestedAcquire?: NestedAcquirePolicy;
   /**
+   * Reconnect backoff (exponential with full jitter) for opening connections after a
+   * failure, and for every Redis connection's reconnects.
+   * @default { baseMs: 50, maxMs: 5000, maxAttempts: 0 }
+   */
+  reconnect?: ReconnectOptions;
+  /**
+   * Circuit breaker over connection-level failures; `false` disables it.
+   * @default { failureThreshold: 5, resetTimeoutMs: 10000 }
+   */
+  circuitBreaker?: CircuitBreakerOptions | false;
+  /**
+   * Periodic health check; `health` events and log lines only when the state changes.
+   * `false` disables it.
+   * @default { intervalMs: 30000, failureThreshold: 3 }
+   */
+  healthCheck?: HealthCheckOptions | false;
+  /**
    * Utilization thresholds of the `saturation` event; `false` disables it.
    * @default { warn: 0.8, critical: 0.9 }
    */
@@ -139,6 +173,9 @@ export interface ResolvedCommonOptions {
   readonly maxUses: number;
   readonly leakDetection: ResolvedLeakDetection | false;
   readonly onNestedAcquire: NestedAcquirePolicy;
+  readonly reconnect: Readonly<Required<ReconnectOptions>>;
+  readonly circuitBreaker: Readonly<Required<CircuitBreakerOptions>> | false;
+  readonly healthCheck: Readonly<Required<HealthCheckOptions>> | false;
   readonly saturation: Readonly<Required<SaturationOptions>> | false;
   readonly logger: Logger;
 }
@@ -156,6 +193,9 @@ export const DEFAULTS = Object.freeze({
   maxUses: 0,
   leakDetection: {} as LeakDetectionOptions | false,
   onNestedAcquire: 'warn' as NestedAcquirePolicy,
+  reconnect: { baseMs: 50, maxMs: 5000, maxAttempts: 0 } as ReconnectOptions,
+  circuitBreaker: { failureThreshold: 5, resetTimeoutMs: 10_000 } as CircuitBreakerOptions | false,
+  healthCheck: { intervalMs: 30_000, failureThreshold: 3 } as HealthCheckOptions | false,
   saturation: { warn: 0.8, critical: 0.9 } as SaturationOptions | false,
   logger: console as Logger,
 });
@@ -164,6 +204,9 @@ export const DEFAULTS = Object.freeze({
 export const COMMON_KEYS: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
 const LEAK_KEYS: ReadonlySet<string> = new Set(['thresholdMs', 'captureStacks', 'sampleRate', 'stackTraceLimit']);
 const SATURATION_KEYS: ReadonlySet<string> = new Set(['warn', 'critical']);
+const RECONNECT_KEYS: ReadonlySet<string> = new Set(['baseMs', 'maxMs', 'maxAttempts']);
+const BREAKER_KEYS: ReadonlySet<string> = new Set(['failureThreshold', 'resetTimeoutMs']);
+const HEALTH_KEYS: ReadonlySet<string> = new Set(['intervalMs', 'failureThreshold']);
 
 /** True when running under a test runner: stacks are then captured on every acquire. */
 export function underTestRunner(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -192,7 +235,7 @@ export function leakDefaults(env: NodeJS.ProcessEnv = process.env): ResolvedLeak
   return {
     thresholdMs,
     captureStacks: underTestRunner(env) ? 'always' : 'sampled',
-    sampleRate: 0.05,
+    sampleRate: 0.02,
     stackTraceLimit: 10,
   };
 }
@@ -311,6 +354,39 @@ export function resolveCommonOptions(
     saturation = Object.freeze({ warn, critical });
   }
 
+  const rc = c.object('reconnect', get('reconnect'));
+  c.unknownKeys('reconnect.', rc, RECONNECT_KEYS);
+  const baseMs = rc.baseMs === undefined ? 50 : c.int('reconnect.baseMs', rc.baseMs, 1);
+  const maxMs = rc.maxMs === undefined ? Math.max(5000, baseMs) : c.int('reconnect.maxMs', rc.maxMs, 1);
+  if (maxMs < baseMs) c.fail('reconnect.maxMs', `an integer >= reconnect.baseMs (${baseMs})`, maxMs);
+  const reconnect = Object.freeze({
+    baseMs,
+    maxMs,
+    maxAttempts: rc.maxAttempts === undefined ? 0 : c.int('reconnect.maxAttempts', rc.maxAttempts, 0),
+  });
+
+  let circuitBreaker: Readonly<Required<CircuitBreakerOptions>> | false = false;
+  const cb = get('circuitBreaker');
+  if (cb !== false) {
+    const o = c.object('circuitBreaker', cb);
+    c.unknownKeys('circuitBreaker.', o, BREAKER_KEYS);
+    circuitBreaker = Object.freeze({
+      failureThreshold: o.failureThreshold === undefined ? 5 : c.int('circuitBreaker.failureThreshold', o.failureThreshold, 1),
+      resetTimeoutMs: o.resetTimeoutMs === undefined ? 10_000 : c.int('circuitBreaker.resetTimeoutMs', o.resetTimeoutMs, 1),
+    });
+  }
+
+  let healthCheck: Readonly<Required<HealthCheckOptions>> | false = false;
+  const hc = get('healthCheck');
+  if (hc !== false) {
+    const o = c.object('healthCheck', hc);
+    c.unknownKeys('healthCheck.', o, HEALTH_KEYS);
+    healthCheck = Object.freeze({
+      intervalMs: o.intervalMs === undefined ? 30_000 : c.int('healthCheck.intervalMs', o.intervalMs, 10),
+      failureThreshold: o.failureThreshold === undefined ? 3 : c.int('healthCheck.failureThreshold', o.failureThreshold, 1),
+    });
+  }
+
   const logger = get('logger');
   if (
     typeof logger !== 'object' ||
@@ -332,6 +408,9 @@ export function resolveCommonOptions(
     maxUses,
     leakDetection,
     onNestedAcquire,
+    reconnect,
+    circuitBreaker,
+    healthCheck,
     saturation,
     logger: logger as Logger,
   });

@@ -3,18 +3,21 @@
  * Knows no driver. The hot path (an idle connection, nobody waiting) allocates a
  * lease and a record, reads the clock once and builds no text.
  */
+import { fullJitter } from './backoff.js';
+import { Breaker, type Transition } from './breaker.js';
 import { Budget } from './budget.js';
 import { contextStorage, type Scope } from './context.js';
 import type { Driver } from './driver.js';
 import {
   AcquireTimeoutError,
+  CircuitOpenError,
   ConfigError,
   LeaseReleasedError,
   NestedAcquireError,
   PoolClosedError,
   type AcquireTimeoutCause,
 } from './errors.js';
-import type { DestroyReason, DriverKind, EventHub, LeaseInfo, LifeguardEvent } from './events.js';
+import type { CircuitState, DestroyReason, DriverKind, EventHub, LeaseInfo, LifeguardEvent } from './events.js';
 import { Conn, Lease, LeaseRecord, type LeaseOwner, kRecord } from './lease.js';
 import { formatDuration, holdersSummary, leakBlock, leaseInfo } from './leaks.js';
 import { LogLimiter, safeLog } from './logger.js';
@@ -25,6 +28,7 @@ import { WaiterQueue } from './waiters.js';
 
 /** A connection idle longer than this is checked before it is handed out. */
 export const VALIDATE_AFTER_IDLE_MS = 1000;
+const RELEASE_NOT_RECORDED = "an unrecorded site (release sites are captured with leakDetection.captureStacks 'always')";
 /** How long `close()` waits for leases by default before forcing them. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 /** After a leak or timeout with no site, every acquire is captured for this long (sampled mode). */
@@ -63,6 +67,12 @@ export interface PoolStats {
   readonly waitMs: Percentiles;
   /** Time leases were held, ms (latest 1,024). */
   readonly heldMs: Percentiles;
+  /** Circuit breaker state (`closed` when the breaker is off). */
+  readonly circuit: CircuitState;
+  /** Result of the health checks (true until `failureThreshold` checks in a row fail). */
+  readonly healthy: boolean;
+  /** Consecutive failed connection attempts (0 when connecting works). */
+  readonly reconnectAttempt: number;
   /** Budget permits by holder kind, and free. */
   readonly budget: { readonly available: number; readonly pooled: number; readonly shared: number; readonly dedicated: number; readonly listener: number; readonly subscriber: number };
 }
@@ -80,6 +90,8 @@ export interface PoolHooks<C, F> {
   onRelease?(error: unknown, conn: C): void;
   onRemove?(conn: C): void;
   onError?(error: Error, conn: C): void;
+  /** Replaces the default health check (a validated pooled connection); rejects when unhealthy. */
+  healthCheck?(): Promise<void>;
 }
 
 interface Waiter<C, F> {
@@ -152,11 +164,25 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #satLevel = 0;
   #sampleTick = 0;
   readonly #samplePeriod: number;
+  readonly #captureAlways: boolean;
   #escalatedUntil = 0;
   readonly #registry: FinalizationRegistry<LeaseRecord<C>> | undefined;
   readonly #nestedSeen = new Set<string>();
   readonly #leakLog = new LogLimiter(10, 60_000);
   readonly #errorLog = new LogLimiter(5, 10_000);
+
+  readonly #breaker: Breaker | undefined;
+  /** Fast flag for the hot path: the breaker is open or half-open. */
+  #breakerTripped = false;
+  #breakerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Consecutive failed connection attempts; > 0 means back off, one attempt at a time. */
+  #attempt = 0;
+  #retryAt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #healthy = true;
+  #healthFailures = 0;
+  #healthRunning = false;
+  readonly #healthTimer: ReturnType<typeof setInterval> | undefined;
 
   #closing = false;
   #closePromise: Promise<CloseResult> | undefined;
@@ -174,12 +200,20 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     this.#destroyed = Object.fromEntries(DESTROY_REASONS.map((r) => [r, 0])) as Record<DestroyReason, number>;
     const ld = options.leakDetection;
     this.#samplePeriod = ld !== false && ld.sampleRate > 0 ? Math.max(1, Math.round(1 / ld.sampleRate)) : Infinity;
+    this.#captureAlways = ld !== false && ld.captureStacks === 'always';
     this.#registry = ld === false ? undefined : new FinalizationRegistry((rec) => this.#onLost(rec));
     const periods = [1000];
     if (options.idleTimeoutMs > 0) periods.push(options.idleTimeoutMs / 2);
     if (ld !== false) periods.push(ld.thresholdMs / 2);
     this.#sweeper = setInterval(() => this.#sweep(), Math.max(5, Math.min(...periods)));
     this.#sweeper.unref();
+    const cb = options.circuitBreaker;
+    this.#breaker = cb === false ? undefined : new Breaker(cb.failureThreshold, cb.resetTimeoutMs);
+    const hc = options.healthCheck;
+    if (hc !== false) {
+      this.#healthTimer = setInterval(() => void this.#healthTick(), hc.intervalMs);
+      this.#healthTimer.unref();
+    }
     this.#ensureMin();
   }
 
@@ -220,6 +254,10 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    */
   acquire(opts: AcquireOptions | undefined, site: SiteHolder | undefined, track: boolean): Promise<Lease<C, F>> {
     if (this.#closing) return Promise.reject(new PoolClosedError(this.name));
+    if (this.#breakerTripped) {
+      const err = this.#circuitOpenError();
+      if (err !== undefined) return Promise.reject(err);
+    }
     const scope = contextStorage.getStore();
     const tag = opts?.tag ?? scope?.tag;
     let nested: LeaseRecord<C> | undefined;
@@ -380,6 +418,136 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     if (next !== Infinity) this.#armTimer(next);
   }
 
+  #rejectWaiter(w: Waiter<C, F>, err: unknown): void {
+    w.settled = true;
+    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+    this.#afterWaiterGone();
+    w.reject(err);
+  }
+
+  /** The error an acquire gets while the circuit is open; undefined when it may proceed. */
+  #circuitOpenError(): CircuitOpenError | undefined {
+    const b = this.#breaker!;
+    const now = performance.now();
+    const r = b.isOpen(now);
+    if (r === false) return undefined;
+    if (r !== true) {
+      this.#circuit(r);
+      return undefined;
+    }
+    const s = b.state;
+    const retryAfterMs = b.retryAfterMs(now);
+    return new CircuitOpenError(
+      `lifeguard: pool "${this.name}": circuit open after repeated connection failures (last: ${s.kind === 'open' ? s.reason : 'unknown'}); ` +
+        `failing fast, next probe in ${retryAfterMs} ms`,
+      { pool: this.name, retryAfterMs, cause: this.#lastConnectError },
+    );
+  }
+
+  /** Feeds a connection-level failure to the breaker (also for adapters' own connections). */
+  connectionFailure(reason: string): void {
+    const t = this.#breaker?.failure(performance.now(), reason);
+    if (t !== undefined) this.#circuit(t);
+  }
+
+  /** Reports a connection-level success (a connection opened, a health check passed). */
+  connectionSuccess(): void {
+    const t = this.#breaker?.success();
+    if (t !== undefined) this.#circuit(t);
+  }
+
+  #circuit(t: Transition): void {
+    this.#breakerTripped = t.to !== 'closed';
+    if (this.events.active) {
+      this.#emit({ type: 'circuit', pool: this.name, driver: this.kind, time: Date.now(), from: t.from, to: t.to, reason: t.reason });
+    }
+    safeLog(this.options.logger, t.to === 'open' ? 'warn' : 'info', `lifeguard: pool "${this.name}": circuit ${t.from} -> ${t.to}: ${t.reason}`);
+    if (this.#breakerTimer !== undefined) {
+      clearTimeout(this.#breakerTimer);
+      this.#breakerTimer = undefined;
+    }
+    if (t.to === 'open') {
+      // waiters already queued fail now instead of sitting out their timeouts
+      const err = this.#circuitOpenError();
+      for (const w of this.#waiters.drain()) this.#rejectWaiter(w, err);
+      this.#breakerTimer = setTimeout(() => {
+        this.#breakerTimer = undefined;
+        if (!this.#closing) this.#circuitOpenError();
+      }, this.#breaker!.retryAfterMs(performance.now()) + 1);
+      this.#breakerTimer.unref?.();
+    } else if (t.to === 'half-open') {
+      // one probe: open a connection now; its outcome closes or reopens the circuit
+      this.#retryAt = 0;
+      if (this.#creating === 0 && this.budget.tryTake('pooled')) this.#create();
+    } else {
+      this.#attempt = 0;
+      this.#dispatch();
+      this.#ensureMin();
+    }
+  }
+
+  /**
+   * ioredis `retryStrategy` for connections outside the pool: full-jitter backoff, a
+   * `reconnect` event per attempt, `null` (give up) after `maxAttempts`.
+   */
+  retryStrategy(times: number): number | null {
+    const rc = this.options.reconnect;
+    if (rc.maxAttempts > 0 && times > rc.maxAttempts) return null;
+    const delayMs = fullJitter(times, rc.baseMs, rc.maxMs);
+    if (this.events.active) {
+      this.#emit({ type: 'reconnect', pool: this.name, driver: this.kind, time: Date.now(), attempt: times, delayMs });
+    }
+    return delayMs;
+  }
+
+  // ---- health ------------------------------------------------------------------------
+
+  async #healthTick(): Promise<void> {
+    const hc = this.options.healthCheck;
+    if (hc === false || this.#healthRunning || this.#closing) return;
+    this.#healthRunning = true;
+    let detail: string | undefined;
+    try {
+      await (this.#hooks.healthCheck ? this.#hooks.healthCheck() : this.#defaultHealthCheck());
+    } catch (err) {
+      detail = errorMessage(err);
+    } finally {
+      this.#healthRunning = false;
+    }
+    if (this.#closing) return;
+    if (detail === undefined) {
+      this.#healthFailures = 0;
+      this.connectionSuccess();
+      if (!this.#healthy) this.#setHealth(true, undefined);
+    } else if (++this.#healthFailures >= hc.failureThreshold && this.#healthy) {
+      this.#setHealth(false, detail);
+    }
+  }
+
+  #setHealth(healthy: boolean, detail: string | undefined): void {
+    this.#healthy = healthy;
+    if (this.events.active) {
+      this.#emit({ type: 'health', pool: this.name, driver: this.kind, time: Date.now(), healthy, detail });
+    }
+    safeLog(
+      this.options.logger,
+      healthy ? 'info' : 'warn',
+      `lifeguard: pool "${this.name}" is ${healthy ? 'healthy again' : `unhealthy: ${detail ?? ''}`}`,
+    );
+  }
+
+  async #defaultHealthCheck(): Promise<void> {
+    const lease = await this.acquire({ timeoutMs: this.options.connectTimeoutMs }, undefined, false);
+    const rec = lease[kRecord];
+    let ok = false;
+    try {
+      ok = await this.#driver.validate(rec.conn.raw);
+    } finally {
+      if (!rec.released) this.releaseLease(rec, ok ? undefined : true, undefined);
+    }
+    if (!ok) throw new Error('the health check query failed');
+  }
+
   #afterWaiterGone(): void {
     if (this.#waiters.size === 0) this.#exhausted = false;
   }
@@ -414,7 +582,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     if (infos.some((i) => i.site === undefined)) this.#escalate();
     const snapshot = { active: this.#leases.size, idle: this.#idle.length, waiting: this.#waiters.size + 1, max: this.options.max };
     const failing = this.#lastConnectError !== undefined && this.#all.size < this.options.max;
-    const reason: AcquireTimeoutCause = failing ? 'connect-failing' : 'pool-full';
+    const reason: AcquireTimeoutCause = this.#breakerTripped ? 'circuit-open' : failing ? 'connect-failing' : 'pool-full';
     let msg =
       `lifeguard: pool "${this.name}": no connection within ${w.timeoutMs} ms ` +
       `(in use ${snapshot.active}/${snapshot.max}, idle ${snapshot.idle}, waiting ${snapshot.waiting})`;
@@ -423,6 +591,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     if (other > 0) {
       msg += `; budget ${this.options.max}: ${held.pooled} pooled, ${held.shared} shared, ${held.dedicated} dedicated, ${held.listener} listener, ${held.subscriber} subscriber`;
     }
+    if (this.#breakerTripped) msg += `; the circuit is ${this.#breaker!.state.kind} after repeated connection failures`;
     if (failing) msg += `; connecting keeps failing: ${errorMessage(this.#lastConnectError)}`;
     msg += `; longest holders: ${holdersSummary(infos)}`;
     if (w.nestedHeld !== undefined) {
@@ -512,6 +681,24 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   #grow(): void {
     if (this.#closing) return;
+    if (this.#attempt > 0 || this.#breakerTripped) {
+      // after a failure: one attempt at a time, after a full-jitter backoff
+      if (this.#creating > 0 || this.#waiters.size === 0) return;
+      const wait = this.#retryAt - performance.now();
+      if (wait > 0) {
+        if (this.#retryTimer === undefined) {
+          this.#retryTimer = setTimeout(() => {
+            this.#retryTimer = undefined;
+            this.#grow();
+          }, wait);
+          this.#retryTimer.unref?.();
+        }
+        return;
+      }
+      if (this.#breakerTripped && this.#breaker!.state.kind === 'open') return;
+      if (this.budget.tryTake('pooled')) this.#create();
+      return;
+    }
     let need = this.#waiters.size - this.#creating - this.#validating - this.#resetting;
     while (need > 0 && this.budget.tryTake('pooled')) {
       this.#create();
@@ -534,6 +721,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   #ensureMin(): void {
+    // after an outage, refilling min waits for connecting to work again, one at a time
+    if (this.#attempt > 0 || this.#breakerTripped) return;
     while (!this.#closing && this.#all.size + this.#creating < this.options.min && this.budget.tryTake('pooled')) {
       this.#create();
     }
@@ -546,6 +735,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       (raw) => {
         this.#creating--;
         this.#lastConnectError = undefined;
+        this.#attempt = 0;
+        const t = this.#breaker?.success();
+        if (t !== undefined) this.#circuit(t);
         if (this.#closing) {
           this.#track(this.#driver.destroy(raw).then(() => this.budget.give('pooled')));
           return;
@@ -574,12 +766,22 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         this.#logError(`lifeguard: pool "${this.name}": could not open a connection: ${error.message}`);
         // Fail a waiter with the connect error instead of letting it hang; the rest retry.
         if (this.#waiters.size > this.#creating + this.#validating + this.#resetting) {
-          const w = this.#waiters.shift()!;
-          w.settled = true;
-          if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
-          this.#afterWaiterGone();
-          w.reject(err);
+          this.#rejectWaiter(this.#waiters.shift()!, err);
         }
+        const attempt = ++this.#attempt;
+        const max = this.options.reconnect.maxAttempts;
+        if (max > 0 && attempt >= max) {
+          // given up for this outage: the waiters get the error, the next acquire starts over
+          for (const w of this.#waiters.drain()) this.#rejectWaiter(w, err);
+          this.#attempt = 0;
+        } else {
+          const delayMs = fullJitter(attempt, this.options.reconnect.baseMs, this.options.reconnect.maxMs);
+          this.#retryAt = performance.now() + delayMs;
+          if (this.events.active) {
+            this.#emit({ type: 'reconnect', pool: this.name, driver: this.kind, time: Date.now(), attempt, delayMs });
+          }
+        }
+        this.connectionFailure(error.message);
         this.#grow();
       },
     );
@@ -636,8 +838,10 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   releaseLease(rec: LeaseRecord<C>, error: unknown, entry: Entry | undefined): void {
     if (rec.released) this.usedAfterRelease(rec, 'release of');
     rec.released = true;
-    // Where a user released it, for LeaseReleasedError; only when the acquisition was captured too.
-    if (entry !== undefined && rec.site !== undefined) rec.releaseSite = captureSite(entry, 3);
+    // Where a user released it, for LeaseReleasedError: a second capture per lease, so only
+    // in 'always' mode (tests, development); sampled mode names the acquisition site only.
+    if (entry !== undefined && rec.site !== undefined && this.#captureAlways) rec.releaseSite = captureSite(entry, 3);
+    else if (entry !== undefined) rec.releaseNote = RELEASE_NOT_RECORDED;
     const now = performance.now();
     this.#finish(rec, now);
     const conn = rec.conn;
@@ -742,6 +946,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       }
       this.#hooks.onError?.(err, conn.raw);
       this.#logError(`lifeguard: pool "${this.name}": connection #${conn.id} failed: ${err.message}; it will be replaced`);
+      this.connectionFailure(err.message);
     }
     const i = this.#idle.indexOf(conn);
     if (i !== -1) {
@@ -900,6 +1105,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       connectFailures: this.#connectFailures,
       waitMs: this.#waitSamples.summary(),
       heldMs: this.#heldSamples.summary(),
+      circuit: this.#breaker?.state.kind ?? 'closed',
+      healthy: this.#healthy,
+      reconnectAttempt: this.#attempt,
       budget: { available: this.budget.available, ...held },
     };
   }
@@ -942,6 +1150,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     this.#closing = true;
     clearInterval(this.#sweeper);
+    clearInterval(this.#healthTimer);
+    clearTimeout(this.#breakerTimer);
+    clearTimeout(this.#retryTimer);
     this.#budgetWait?.abort();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     for (const w of this.#waiters.drain()) {

@@ -98,8 +98,10 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     const timeoutMs = this.#opts.common.connectTimeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
+      const query = client.query('SELECT 1').then(() => true);
+      query.catch(() => undefined); // settles after the timeout too
       const ok = await Promise.race([
-        client.query('SELECT 1').then(() => true),
+        query,
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), timeoutMs);
         }),

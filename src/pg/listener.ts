@@ -10,6 +10,8 @@ export type NotificationHandler = (payload: string | undefined, channel: string)
 
 export interface ListenerState extends DedicatedState {
   readonly handlers: Map<string, NotificationHandler>;
+  /** The current connection; replaced after a reconnect. */
+  readonly conn: { client: pg.Client };
 }
 
 /** Routes notifications to the state's handlers; never references the handle. */
@@ -28,15 +30,17 @@ export function attachNotifications(client: pg.Client, state: ListenerState, onE
 
 /** A LISTEN connection of a pg pool. Close it when done. */
 export class PgListener {
-  readonly #client: pg.Client;
   readonly #state: ListenerState;
   readonly #tracker: DedicatedTracker;
 
   /** @internal */
-  constructor(client: pg.Client, state: ListenerState, tracker: DedicatedTracker) {
-    this.#client = client;
+  constructor(state: ListenerState, tracker: DedicatedTracker) {
     this.#state = state;
     this.#tracker = tracker;
+  }
+
+  get #client(): pg.Client {
+    return this.#state.conn.client;
   }
 
   /** Unique id within the pool. */

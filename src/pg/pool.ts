@@ -210,6 +210,8 @@ export class LifeguardPgPool extends pg.Pool {
       throw err;
     }
     const driver = this.#driver;
+    const core = this.#core;
+    const conn = { client };
     const state: ListenerState = {
       id: this.#tracker.nextId(),
       kind: 'listener',
@@ -221,15 +223,49 @@ export class LifeguardPgPool extends pg.Pool {
       patterns: new Set(),
       lastMessageAt: undefined,
       handlers: new Map(),
-      closeConnection: () => driver.destroy(client),
+      conn,
+      closeConnection: () => driver.destroy(conn.client),
     };
-    client.on('error', (err: Error) => {
-      if (this.#hub.active) this.#hub.emit({ type: 'error', pool: this.name, driver: 'pg', time: Date.now(), error: err, connectionId: undefined });
-    });
-    attachNotifications(client, state, (err) => {
+    const onHandlerError = (err: unknown): void =>
       safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${String(err)}`);
-    });
-    const handle = new PgListener(client, state, this.#tracker);
+    const watch = (c: pg.Client): void => {
+      c.on('error', (err: Error) => {
+        if (this.#hub.active) this.#hub.emit({ type: 'error', pool: this.name, driver: 'pg', time: Date.now(), error: err, connectionId: undefined });
+        core.connectionFailure(err.message);
+      });
+      c.once('end', () => void reconnect(1));
+      attachNotifications(c, state, onHandlerError);
+    };
+    // The connection dropped: open another (same budget permit) and LISTEN again.
+    const reconnect = async (attempt: number): Promise<void> => {
+      if (state.closed || core.closing) return;
+      const delayMs = core.retryStrategy(attempt);
+      if (delayMs === null) {
+        safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} gave up reconnecting`);
+        void this.#tracker.close(state, 'listener');
+        return;
+      }
+      await new Promise<void>((r) => setTimeout(r, delayMs).unref());
+      if (state.closed) return;
+      let next: pg.Client;
+      try {
+        next = await driver.create();
+        for (const ch of state.channels) await next.query(`LISTEN ${next.escapeIdentifier(ch)}`);
+      } catch {
+        return reconnect(attempt + 1);
+      }
+      if (state.closed) {
+        void driver.destroy(next);
+        return;
+      }
+      conn.client = next;
+      watch(next);
+      if (this.#hub.active) {
+        this.#hub.emit({ type: 'resubscribe', pool: this.name, driver: 'pg', time: Date.now(), connection: 'listener', id: state.id, channels: [...state.channels], patterns: [] });
+      }
+    };
+    watch(client);
+    const handle = new PgListener(state, this.#tracker);
     this.#tracker.track(handle, state);
     return handle;
   }

@@ -44,13 +44,41 @@ export class RedisDriver implements Driver<Redis, Redis> {
 
   async create(): Promise<Redis> {
     const r = new Redis(this.#opts.url, this.#connOptions);
-    // until watch() attaches the real listener, errors are only logged by ioredis
-    r.on('error', noop);
+    // Until watch() attaches the real listener, keep the last error: ioredis rejects
+    // connect() with a bare "Connection is closed." when the reason was ECONNREFUSED or
+    // "max number of clients reached".
+    let last: unknown;
+    let reply: unknown;
+    const onError = (err: unknown): void => {
+      last = err;
+      // the server's own words (e.g. "max number of clients reached") beat the EPIPE that follows
+      if (err instanceof Error && err.name === 'ReplyError') reply ??= err;
+    };
+    r.on('error', onError);
+    let accepted = false;
+    r.once('connect', () => {
+      accepted = true;
+    });
     try {
       await r.connect();
+      // CLIENT SETNAME's reply (an error when the server is full) arrives after connect
+      if (r.status !== 'ready') throw last ?? new Error(`connection ${r.status}`);
     } catch (err) {
       r.disconnect();
-      throw scrubError(err, this.#opts.secrets);
+      const generic = !(err instanceof Error) || err.message === 'Connection is closed.' || /EPIPE|ECONNRESET/.test(err.message);
+      let reason = reply ?? (generic && last instanceof Error ? last : err);
+      if (reply === undefined && generic && accepted) {
+        // Redis at maxclients accepts, writes its error and closes before the client reads it
+        reason = new Error(
+          `lifeguard: redis ${this.#opts.target}: the server closed the connection right after accepting it ` +
+            `(${last instanceof Error ? last.message : 'closed'}); Redis does this when maxclients is reached`,
+          { cause: last ?? err },
+        );
+      }
+      throw scrubError(reason, this.#opts.secrets);
+    } finally {
+      r.removeListener('error', onError);
+      r.on('error', noop);
     }
     return r;
   }
@@ -77,8 +105,10 @@ export class RedisDriver implements Driver<Redis, Redis> {
     if (r.status !== 'ready') return false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
+      const ping = r.ping().then((p) => p === 'PONG');
+      ping.catch(() => undefined); // settles after the timeout too
       return await Promise.race([
-        r.ping().then((p) => p === 'PONG'),
+        ping,
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), this.#opts.common.connectTimeoutMs);
         }),

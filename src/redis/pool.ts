@@ -4,7 +4,6 @@
  * tracked subscriber / dedicated connections, all inside one connection budget.
  */
 import { Redis } from 'ioredis';
-import { fullJitter } from '../core/backoff.js';
 import { DedicatedTracker, type DedicatedInfo, type DedicatedState } from '../core/dedicated.js';
 import { contextStorage } from '../core/context.js';
 import { PoolClosedError } from '../core/errors.js';
@@ -54,28 +53,31 @@ export class LifeguardRedisPool {
     const opts = resolveRedisOptions(options);
     this.#opts = opts;
     this.#hub = new EventHub(registry.hub, opts.common.logger);
-    this.#core = new CorePool(new RedisDriver(opts), opts.common, this.#hub);
+    this.#core = new CorePool(new RedisDriver(opts), opts.common, this.#hub, {
+      healthCheck: () => this.#ping(),
+    });
     this.#tracker = new DedicatedTracker(this.#core as unknown as CorePool<never, never>);
     // the shared client holds one permit for the pool's whole life
     this.#core.budget.tryTake('shared');
     let attempt = 0;
+    const core = this.#core;
     this.client = new Redis(
       opts.url,
       connectionOptions(opts, {
         retryStrategy: (times: number) => {
           attempt = times;
-          const delayMs = fullJitter(times, 50, 5000);
-          if (this.#hub.active) {
-            this.#hub.emit({ type: 'reconnect', pool: this.name, driver: 'redis', time: Date.now(), attempt: times, delayMs });
-          }
-          return delayMs;
+          return core.retryStrategy(times);
         },
       }),
     );
     this.client.on('ready', () => {
       attempt = 0;
+      core.connectionSuccess();
     });
-    this.client.on('error', (err: Error) => this.#connectionError(err, attempt > 0 ? `shared client (reconnect attempt ${attempt})` : 'shared client'));
+    this.client.on('error', (err: Error) => {
+      this.#connectionError(err, attempt > 0 ? `shared client (reconnect attempt ${attempt})` : 'shared client');
+      core.connectionFailure(err.message);
+    });
     registry.pools.add(this);
   }
 
@@ -96,6 +98,24 @@ export class LifeguardRedisPool {
     }
     const s = this.#errorLog.take(performance.now());
     if (s >= 0) safeLog(this.#opts.common.logger, 'warn', `lifeguard: redis pool "${this.name}": ${what}: ${err.message}${s > 0 ? ` (${s} similar lines suppressed)` : ''}`);
+  }
+
+  /** Health check: PING on the shared client within connectTimeoutMs. */
+  async #ping(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const ping = this.client.ping();
+      ping.catch(() => undefined); // when the timeout wins, the PING may still fail later
+      const reply = await Promise.race([
+        ping,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`PING got no answer within ${this.#opts.common.connectTimeoutMs} ms`)), this.#opts.common.connectTimeoutMs);
+        }),
+      ]);
+      if (reply !== 'PONG') throw new Error(`PING answered ${String(reply)}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // ---- pooled exclusive connections -------------------------------------------------
@@ -140,6 +160,27 @@ export class LifeguardRedisPool {
       patternHandlers: new Map(),
     };
     attachHandlers(raw, state, (err) => this.#connectionError(err instanceof Error ? err : new Error(String(err)), `subscriber #${state.id} handler threw`));
+    // ioredis subscribes again by itself after a reconnect; say so
+    let connected = true;
+    raw.on('close', () => {
+      connected = false;
+    });
+    raw.on('ready', () => {
+      if (connected || state.closed) return;
+      connected = true;
+      if (this.#hub.active) {
+        this.#hub.emit({
+          type: 'resubscribe',
+          pool: this.name,
+          driver: 'redis',
+          time: Date.now(),
+          connection: 'subscriber',
+          id: state.id,
+          channels: [...state.channels],
+          patterns: [...state.patterns],
+        });
+      }
+    });
     const sub = new Subscriber(raw, state, this.#tracker);
     this.#tracker.track(sub, state);
     return sub;
@@ -162,8 +203,15 @@ export class LifeguardRedisPool {
   async #openDedicated(kind: 'subscriber' | 'dedicated', opts: DedicatedOptions | undefined): Promise<Redis> {
     if (this.#core.closing) throw new PoolClosedError(this.name);
     await this.#tracker.reserve(kind, opts?.timeoutMs ?? this.#opts.common.acquireTimeoutMs, kind);
-    const raw = new Redis(this.#opts.url, connectionOptions(this.#opts, { lazyConnect: true }));
-    raw.on('error', (err: Error) => this.#connectionError(err, `${kind} connection`));
+    const core = this.#core;
+    const raw = new Redis(
+      this.#opts.url,
+      connectionOptions(this.#opts, { lazyConnect: true, retryStrategy: (times: number) => core.retryStrategy(times) }),
+    );
+    raw.on('error', (err: Error) => {
+      this.#connectionError(err, `${kind} connection`);
+      core.connectionFailure(err.message);
+    });
     try {
       await raw.connect();
     } catch (err) {
@@ -186,20 +234,7 @@ export class LifeguardRedisPool {
       channels: new Set(),
       patterns: new Set(),
       lastMessageAt: undefined,
-      closeConnection: () =>
-        new Promise<void>((resolve) => {
-          if (raw.status === 'end') return resolve();
-          const timer = setTimeout(() => {
-            raw.disconnect();
-            resolve();
-          }, timeoutMs);
-          timer.unref?.();
-          raw.once('end', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          raw.disconnect();
-        }),
+      closeConnection: () => quit(raw, timeoutMs),
     };
   }
 
@@ -242,7 +277,7 @@ export class LifeguardRedisPool {
     this.#closed ??= (async () => {
       const result = await this.#core.close({ timeoutMs: opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
       const open = await this.#tracker.closeAll();
-      await quit(this.client);
+      await quit(this.client, this.#opts.common.connectTimeoutMs);
       this.#core.budget.give('shared');
       registry.pools.delete(this);
       return { forced: [...result.forced, ...open] };
@@ -279,10 +314,22 @@ export class LifeguardRedisPool {
   }
 }
 
-function quit(r: Redis): Promise<void> {
+/**
+ * Closes a client: QUIT when it is connected, else disconnect. Bounded: ioredis emits
+ * no 'end' for a client disconnected while it waits to reconnect.
+ */
+function quit(r: Redis, timeoutMs: number): Promise<void> {
   if (r.status === 'end') return Promise.resolve();
   return new Promise<void>((resolve) => {
-    r.once('end', () => resolve());
+    const timer = setTimeout(() => {
+      r.disconnect();
+      resolve();
+    }, timeoutMs);
+    timer.unref?.();
+    r.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     if (r.status === 'ready') r.quit().catch(() => r.disconnect());
     else r.disconnect();
   });
