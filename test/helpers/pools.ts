@@ -12,15 +12,25 @@ import {
   type PgPoolOptions,
   type RedisPoolOptions,
 } from '../../src/index.js';
+import { assertNoLeaks } from '../../src/testing/index.js';
 import { DATABASE_URL, REDIS_URL } from './env.js';
 import { unique } from './unique.js';
 
 const open = new Set<{ close(opts?: { timeoutMs?: number }): Promise<unknown> }>();
 
+// Dogfood: every test must leave no lease, subscriber or listener open (lifeguard/testing),
+// checked before its pools are closed (which would force and hide them).
 afterEach(async () => {
+  let leak: unknown;
+  try {
+    assertNoLeaks();
+  } catch (err) {
+    leak = err;
+  }
   const pools = [...open];
   open.clear();
   await Promise.all(pools.map((p) => p.close({ timeoutMs: 0 })));
+  if (leak !== undefined) throw leak;
 });
 
 /** Registers anything with `close()` to be closed after the current test. */
