@@ -179,6 +179,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #attempt = 0;
   #retryAt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #refilling = false;
   #healthy = true;
   #healthFailures = 0;
   #healthRunning = false;
@@ -482,8 +483,28 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     } else {
       this.#attempt = 0;
       this.#dispatch();
-      this.#ensureMin();
+      this.#refillSpread();
     }
+  }
+
+  /**
+   * After recovery, opens the connections `min` asks for one at a time with jittered
+   * gaps, so that every pool of every process does not reconnect in the same instant.
+   */
+  #refillSpread(): void {
+    if (this.#closing || this.#breakerTripped || this.#all.size + this.#creating >= this.options.min) {
+      this.#refilling = false;
+      return;
+    }
+    this.#refilling = true;
+    const rc = this.options.reconnect;
+    const timer = setTimeout(() => {
+      if (!this.#closing && !this.#breakerTripped && this.#all.size + this.#creating < this.options.min && this.budget.tryTake('pooled')) {
+        this.#create();
+      }
+      this.#refillSpread();
+    }, fullJitter(2, rc.baseMs, rc.maxMs));
+    timer.unref?.();
   }
 
   /**
@@ -721,8 +742,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   #ensureMin(): void {
-    // after an outage, refilling min waits for connecting to work again, one at a time
-    if (this.#attempt > 0 || this.#breakerTripped) return;
+    // after an outage, refilling min waits for connecting to work again, then is spread out
+    if (this.#attempt > 0 || this.#breakerTripped || this.#refilling) return;
     while (!this.#closing && this.#all.size + this.#creating < this.options.min && this.budget.tryTake('pooled')) {
       this.#create();
     }
