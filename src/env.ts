@@ -25,6 +25,7 @@ function leakThreshold(env: NodeJS.ProcessEnv): { thresholdMs: number } | undefi
 
 /**
  * Redis options from `REDIS_URL`, `REDIS_MAX_CONNECTIONS` (default 50),
+ * `REDIS_HEALTH_CHECK_INTERVAL` (seconds, default 30: PING on the shared client),
  * `REDIS_SOCKET_TIMEOUT` (seconds, default 30: connect timeout and ioredis
  * `commandTimeout`), `LIFEGUARD_LEAK_THRESHOLD_MS`. Undefined without `REDIS_URL`.
  */
@@ -33,12 +34,12 @@ export function redisOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Redis
   if (url === undefined || url === '') return undefined;
   const max = int(env, 'REDIS_MAX_CONNECTIONS', 1, 'connections') ?? 50;
   const socketTimeoutS = int(env, 'REDIS_SOCKET_TIMEOUT', 1, 'seconds') ?? 30;
-  // read and checked here; used by health checks
-  int(env, 'REDIS_HEALTH_CHECK_INTERVAL', 1, 'seconds');
+  const healthS = int(env, 'REDIS_HEALTH_CHECK_INTERVAL', 1, 'seconds') ?? 30;
   const leak = leakThreshold(env);
   return {
     url,
     max,
+    healthCheck: { intervalMs: healthS * 1000 },
     connectTimeoutMs: socketTimeoutS * 1000,
     redisOptions: { commandTimeout: socketTimeoutS * 1000 },
     ...(leak ? { leakDetection: leak } : {}),

@@ -48,8 +48,25 @@ export class DedicatedTracker {
     this.#core = core as unknown as CorePool<unknown, unknown>;
   }
 
-  nextId(): number {
-    return ++this.#seq;
+  /** A fresh state for a connection just opened. */
+  newState(
+    kind: DedicatedState['kind'],
+    site: SiteHolder | undefined,
+    tag: string | undefined,
+    closeConnection: () => Promise<void>,
+  ): DedicatedState {
+    return {
+      id: ++this.#seq,
+      kind,
+      createdAt: performance.now(),
+      site,
+      tag,
+      closed: false,
+      channels: new Set(),
+      patterns: new Set(),
+      lastMessageAt: undefined,
+      closeConnection,
+    };
   }
 
   /**

@@ -291,6 +291,27 @@ export class OptionChecker {
   }
 }
 
+/**
+ * The start of every driver's option resolution: `input` must be an object of known
+ * keys; returns it, a checker naming the pool, and its common options.
+ */
+export function splitOptions(
+  input: unknown,
+  driver: string,
+  allowed: ReadonlySet<string>,
+  hint: string,
+): { raw: Record<string, unknown>; c: OptionChecker; common: Record<string, unknown> } {
+  if (typeof input !== 'object' || input === null) {
+    throw new ConfigError(`lifeguard: ${driver} pool options must be an object, got ${input === null ? 'null' : typeof input}`);
+  }
+  const raw = input as Record<string, unknown>;
+  const c = new OptionChecker(typeof raw.name === 'string' ? raw.name : 'default');
+  c.unknownKeys('', raw, allowed, hint);
+  const common: Record<string, unknown> = {};
+  for (const k of COMMON_KEYS) common[k] = raw[k];
+  return { raw, c, common };
+}
+
 /** Shows a value in an error message; strings are quoted, long ones cut. */
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 77) + '...' : value);

@@ -6,6 +6,7 @@
 import { fullJitter } from './backoff.js';
 import { Breaker, type Transition } from './breaker.js';
 import { Budget } from './budget.js';
+import { HealthMonitor } from './health.js';
 import { contextStorage, type Scope } from './context.js';
 import type { Driver } from './driver.js';
 import {
@@ -180,10 +181,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #retryAt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #refilling = false;
-  #healthy = true;
-  #healthFailures = 0;
-  #healthRunning = false;
-  readonly #healthTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #health: HealthMonitor | undefined;
 
   #closing = false;
   #closePromise: Promise<CloseResult> | undefined;
@@ -211,10 +209,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const cb = options.circuitBreaker;
     this.#breaker = cb === false ? undefined : new Breaker(cb.failureThreshold, cb.resetTimeoutMs);
     const hc = options.healthCheck;
-    if (hc !== false) {
-      this.#healthTimer = setInterval(() => void this.#healthTick(), hc.intervalMs);
-      this.#healthTimer.unref();
-    }
+    this.#health =
+      hc === false
+        ? undefined
+        : new HealthMonitor(hc, {
+            check: () => (hooks.healthCheck ? hooks.healthCheck() : this.#defaultHealthCheck()),
+            onSuccess: () => this.connectionSuccess(),
+            onChange: (healthy, detail) => this.#onHealthChange(healthy, detail),
+          });
     this.#ensureMin();
   }
 
@@ -523,30 +525,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   // ---- health ------------------------------------------------------------------------
 
-  async #healthTick(): Promise<void> {
-    const hc = this.options.healthCheck;
-    if (hc === false || this.#healthRunning || this.#closing) return;
-    this.#healthRunning = true;
-    let detail: string | undefined;
-    try {
-      await (this.#hooks.healthCheck ? this.#hooks.healthCheck() : this.#defaultHealthCheck());
-    } catch (err) {
-      detail = errorMessage(err);
-    } finally {
-      this.#healthRunning = false;
-    }
-    if (this.#closing) return;
-    if (detail === undefined) {
-      this.#healthFailures = 0;
-      this.connectionSuccess();
-      if (!this.#healthy) this.#setHealth(true, undefined);
-    } else if (++this.#healthFailures >= hc.failureThreshold && this.#healthy) {
-      this.#setHealth(false, detail);
-    }
-  }
-
-  #setHealth(healthy: boolean, detail: string | undefined): void {
-    this.#healthy = healthy;
+  #onHealthChange(healthy: boolean, detail: string | undefined): void {
     if (this.events.active) {
       this.#emit({ type: 'health', pool: this.name, driver: this.kind, time: Date.now(), healthy, detail });
     }
@@ -1127,7 +1106,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       waitMs: this.#waitSamples.summary(),
       heldMs: this.#heldSamples.summary(),
       circuit: this.#breaker?.state.kind ?? 'closed',
-      healthy: this.#healthy,
+      healthy: this.#health?.healthy ?? true,
       reconnectAttempt: this.#attempt,
       budget: { available: this.budget.available, ...held },
     };
@@ -1171,7 +1150,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     this.#closing = true;
     clearInterval(this.#sweeper);
-    clearInterval(this.#healthTimer);
+    this.#health?.stop();
     clearTimeout(this.#breakerTimer);
     clearTimeout(this.#retryTimer);
     this.#budgetWait?.abort();

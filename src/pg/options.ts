@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { ConfigError } from '../core/errors.js';
-import { COMMON_KEYS, type CommonPoolOptions, OptionChecker, type ResolvedCommonOptions, resolveCommonOptions } from '../core/options.js';
+import { COMMON_KEYS, type CommonPoolOptions, type OptionChecker, type ResolvedCommonOptions, resolveCommonOptions, splitOptions } from '../core/options.js';
 import { redactUrl } from '../core/redact.js';
 
 /** pg.ClientConfig fields handed to every connection as they are. */
@@ -106,15 +106,7 @@ const PG_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, ...PG_CLIENT_KE
 
 /** Validates and splits pg pool options. */
 export function resolvePgOptions(input: PgPoolOptions, env: NodeJS.ProcessEnv = process.env): ResolvedPgOptions {
-  if (typeof input !== 'object' || input === null) {
-    throw new ConfigError(`lifeguard: pg pool options must be an object, got ${input === null ? 'null' : typeof input}`);
-  }
-  const raw = input as Record<string, unknown>;
-  const c = new OptionChecker(typeof raw.name === 'string' ? raw.name : 'default');
-  c.unknownKeys('', raw, PG_ALLOWED, 'not a lifeguard, pg.Pool or pg.Client option');
-
-  const common: Record<string, unknown> = {};
-  for (const k of COMMON_KEYS) common[k] = raw[k];
+  const { raw, c, common } = splitOptions(input, 'pg', PG_ALLOWED, 'not a lifeguard, pg.Pool or pg.Client option');
   alias(c, raw, common, 'idleTimeoutMillis', 'idleTimeoutMs', (v) => (v === null ? 0 : c.int('idleTimeoutMillis', v, 0)));
   alias(c, raw, common, 'maxLifetimeSeconds', 'maxLifetimeMs', (v) => c.int('maxLifetimeSeconds', v, 0) * 1000);
   if (raw.connectionTimeoutMillis !== undefined) {

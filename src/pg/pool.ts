@@ -213,18 +213,9 @@ export class LifeguardPgPool extends pg.Pool {
     const core = this.#core;
     const conn = { client };
     const state: ListenerState = {
-      id: this.#tracker.nextId(),
-      kind: 'listener',
-      createdAt: performance.now(),
-      site,
-      tag,
-      closed: false,
-      channels: new Set(),
-      patterns: new Set(),
-      lastMessageAt: undefined,
+      ...this.#tracker.newState('listener', site, tag, () => driver.destroy(conn.client)),
       handlers: new Map(),
       conn,
-      closeConnection: () => driver.destroy(conn.client),
     };
     const onHandlerError = (err: unknown): void =>
       safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${String(err)}`);

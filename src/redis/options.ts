@@ -1,7 +1,7 @@
 /** Redis pool options: lifeguard's common options plus `url` and `redisOptions`. */
 import type { RedisOptions } from 'ioredis';
 import { ConfigError } from '../core/errors.js';
-import { COMMON_KEYS, type CommonPoolOptions, OptionChecker, type ResolvedCommonOptions, resolveCommonOptions } from '../core/options.js';
+import { COMMON_KEYS, type CommonPoolOptions, type ResolvedCommonOptions, resolveCommonOptions, splitOptions } from '../core/options.js';
 import { redactUrl } from '../core/redact.js';
 
 /** Options of `createRedisPool()` / `lg.redis()`. */
@@ -34,14 +34,7 @@ export interface ResolvedRedisOptions {
 const REDIS_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, 'url', 'redisOptions']);
 
 export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.ProcessEnv = process.env): ResolvedRedisOptions {
-  if (typeof input !== 'object' || input === null) {
-    throw new ConfigError(`lifeguard: redis pool options must be an object, got ${input === null ? 'null' : typeof input}`);
-  }
-  const raw = input as Record<string, unknown>;
-  const c = new OptionChecker(typeof raw.name === 'string' ? raw.name : 'default');
-  c.unknownKeys('', raw, REDIS_ALLOWED, 'not a lifeguard option; ioredis options go in redisOptions');
-  const common: Record<string, unknown> = {};
-  for (const k of COMMON_KEYS) common[k] = raw[k];
+  const { raw, c, common } = splitOptions(input, 'redis', REDIS_ALLOWED, 'not a lifeguard option; ioredis options go in redisOptions');
   const resolved = resolveCommonOptions(common, env);
   if (resolved.max < 2) c.fail('max', 'an integer >= 2 for a Redis pool (the shared client holds one permit of the budget)', resolved.max);
 

@@ -224,18 +224,7 @@ export class LifeguardRedisPool {
 
   #dedicatedState(kind: 'subscriber' | 'dedicated', raw: Redis, site: DedicatedState['site'], tag: string | undefined): DedicatedState {
     const timeoutMs = this.#opts.common.connectTimeoutMs;
-    return {
-      id: this.#tracker.nextId(),
-      kind,
-      createdAt: performance.now(),
-      site,
-      tag,
-      closed: false,
-      channels: new Set(),
-      patterns: new Set(),
-      lastMessageAt: undefined,
-      closeConnection: () => quit(raw, timeoutMs),
-    };
+    return this.#tracker.newState(kind, site, tag, () => quit(raw, timeoutMs));
   }
 
   /** Live subscriber connections: id, channels and patterns, creation site, age, last message time. */

@@ -117,3 +117,20 @@ describe('getPoolManager()', () => {
     expect(pool.ending).toBe(true);
   });
 });
+
+describe('lg.fromEnv()', () => {
+  it('creates working "default" pools from REDIS_URL and DATABASE_URL', async () => {
+    const lg = getPoolManager();
+    const { redis, pg } = lg.fromEnv({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+      REDIS_MAX_CONNECTIONS: '3',
+      PG_MAX_CONNECTIONS: '2',
+    });
+    expect(redis!.stats().max).toBe(3);
+    expect(pg!.stats().max).toBe(2);
+    expect(await redis!.client.ping()).toBe('PONG');
+    expect((await pg!.query('select 1 as one')).rows[0].one).toBe(1);
+    await lg.close({ timeoutMs: 1000 });
+  });
+});

@@ -6,12 +6,19 @@ describe('options from the environment', () => {
     expect(redisOptionsFromEnv({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual({
       url: 'redis://127.0.0.1:6379',
       max: 50,
+      healthCheck: { intervalMs: 30_000 },
       connectTimeoutMs: 30_000,
       redisOptions: { commandTimeout: 30_000 },
     });
     expect(
-      redisOptionsFromEnv({ REDIS_URL: 'redis://h:1', REDIS_MAX_CONNECTIONS: '7', REDIS_SOCKET_TIMEOUT: '2', LIFEGUARD_LEAK_THRESHOLD_MS: '500' }),
-    ).toMatchObject({ max: 7, connectTimeoutMs: 2000, leakDetection: { thresholdMs: 500 } });
+      redisOptionsFromEnv({
+        REDIS_URL: 'redis://h:1',
+        REDIS_MAX_CONNECTIONS: '7',
+        REDIS_SOCKET_TIMEOUT: '2',
+        REDIS_HEALTH_CHECK_INTERVAL: '5',
+        LIFEGUARD_LEAK_THRESHOLD_MS: '500',
+      }),
+    ).toMatchObject({ max: 7, connectTimeoutMs: 2000, healthCheck: { intervalMs: 5000 }, leakDetection: { thresholdMs: 500 } });
     expect(redisOptionsFromEnv({})).toBeUndefined();
   });
 
