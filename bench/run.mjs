@@ -27,14 +27,14 @@ const plans = {
     lowerIsBetter: true,
   },
   'pg-select': {
-    rounds: 3,
+    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
     cases: ['lifeguard', 'lifeguard-nostack', 'lifeguard-always', 'pg.Pool'].map((impl) => ({ impl, args: [], group: 'SELECT 1, 64 callers, max 10' })),
     metric: 'opsPerSec',
     unit: 'ops/s',
     lowerIsBetter: false,
   },
   redis: {
-    rounds: 3,
+    rounds: 5,
     cases: [
       ...['lifeguard', 'ioredis'].map((impl) => ({ impl, args: ['--test', 'get'], group: 'GET on the shared client, 64 callers' })),
       ...['lifeguard', 'generic-pool', 'node-redis'].map((impl) => ({ impl, args: ['--test', 'blpop'], group: 'pooled BLPOP, 16 callers, 10 connections' })),

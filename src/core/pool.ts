@@ -30,6 +30,8 @@ import { WaiterQueue } from './waiters.js';
 /** A connection idle longer than this is checked before it is handed out. */
 export const VALIDATE_AFTER_IDLE_MS = 1000;
 const RELEASE_NOT_RECORDED = "an unrecorded site (release sites are captured with leakDetection.captureStacks 'always')";
+/** The tag of the health check's own short lease; leak reports leave it out. */
+export const HEALTH_CHECK_TAG = 'lifeguard:health-check';
 /** How long `close()` waits for leases by default before forcing them. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 /** After a leak or timeout with no site, every acquire is captured for this long (sampled mode). */
@@ -430,16 +432,19 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   /** The error an acquire gets while the circuit is open; undefined when it may proceed. */
   #circuitOpenError(): CircuitOpenError | undefined {
-    const b = this.#breaker!;
-    const now = performance.now();
-    const r = b.isOpen(now);
+    const r = this.#breaker!.isOpen(performance.now());
     if (r === false) return undefined;
     if (r !== true) {
       this.#circuit(r);
       return undefined;
     }
+    return this.#openError();
+  }
+
+  #openError(): CircuitOpenError {
+    const b = this.#breaker!;
     const s = b.state;
-    const retryAfterMs = b.retryAfterMs(now);
+    const retryAfterMs = b.retryAfterMs(performance.now());
     return new CircuitOpenError(
       `lifeguard: pool "${this.name}": circuit open after repeated connection failures (last: ${s.kind === 'open' ? s.reason : 'unknown'}); ` +
         `failing fast, next probe in ${retryAfterMs} ms`,
@@ -471,7 +476,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     if (t.to === 'open') {
       // waiters already queued fail now instead of sitting out their timeouts
-      const err = this.#circuitOpenError();
+      const err = this.#openError();
       for (const w of this.#waiters.drain()) this.#rejectWaiter(w, err);
       this.#breakerTimer = setTimeout(() => {
         this.#breakerTimer = undefined;
@@ -537,7 +542,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   async #defaultHealthCheck(): Promise<void> {
-    const lease = await this.acquire({ timeoutMs: this.options.connectTimeoutMs }, undefined, false);
+    const lease = await this.acquire({ timeoutMs: this.options.connectTimeoutMs, tag: HEALTH_CHECK_TAG }, undefined, false);
     const rec = lease[kRecord];
     let ok = false;
     try {
@@ -845,23 +850,10 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const now = performance.now();
     this.#finish(rec, now);
     const conn = rec.conn;
-    let reset: string | undefined;
-    if (error !== undefined && error !== false && error !== null) {
-      this.#destroy(conn, 'released-with-error', error === true ? undefined : errorMessage(error));
-    } else if (conn.broken !== undefined) {
-      this.#destroy(conn, 'error', conn.broken);
-    } else if ((reset = this.#driver.dirtyReason(conn.raw)) !== undefined) {
-      this.#reset(conn, reset);
-    } else if (conn.expiresAt <= now) {
-      this.#destroy(conn, 'lifetime', undefined);
-    } else if (this.options.maxUses > 0 && conn.uses >= this.options.maxUses) {
-      this.#destroy(conn, 'max-uses', undefined);
-    } else {
-      this.#give(conn, now);
-    }
+    const failed = error !== undefined && error !== false && error !== null;
+    const reset = failed || conn.broken !== undefined ? undefined : this.#driver.dirtyReason(conn.raw);
+    // the release is reported before the connection can go to the next waiter
     this.#hooks.onRelease?.(error, conn.raw);
-    // after the hand-over, so a connection passed straight to a waiter is no dip
-    if (this.options.saturation !== false) this.#checkSaturation();
     if (this.events.active) {
       this.#emit({
         type: 'release',
@@ -875,6 +867,21 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         reset,
       });
     }
+    if (failed) {
+      this.#destroy(conn, 'released-with-error', error === true ? undefined : errorMessage(error));
+    } else if (conn.broken !== undefined) {
+      this.#destroy(conn, 'error', conn.broken);
+    } else if (reset !== undefined) {
+      this.#reset(conn, reset);
+    } else if (conn.expiresAt <= now) {
+      this.#destroy(conn, 'lifetime', undefined);
+    } else if (this.options.maxUses > 0 && conn.uses >= this.options.maxUses) {
+      this.#destroy(conn, 'max-uses', undefined);
+    } else {
+      this.#give(conn, now);
+    }
+    // after the hand-over, so a connection passed straight to a waiter is no dip
+    if (this.options.saturation !== false) this.#checkSaturation();
   }
 
   /** Takes a record out of the lease table (release, loss or force). */

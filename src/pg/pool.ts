@@ -179,14 +179,10 @@ export class LifeguardPgPool extends pg.Pool {
     try {
       result = await this.#core.holding(lease, () => fn(client));
     } catch (err) {
-      if (!rec.released) {
-        if (err instanceof RollbackFailed) {
-          lease.destroy(err.rollbackError);
-          throw err.original;
-        }
-        lease[kEnd](isConnectionError(err) ? err : undefined);
-      }
-      throw err;
+      const failedRollback = err instanceof RollbackFailed;
+      // a failed ROLLBACK leaves the connection in an unknown state: close it
+      if (!rec.released) lease[kEnd](failedRollback ? err.rollbackError : isConnectionError(err) ? err : undefined);
+      throw failedRollback ? err.original : err;
     }
     if (!rec.released) lease[kEnd](undefined);
     return result;

@@ -6,11 +6,15 @@
 import { LeakError } from '../core/errors.js';
 import type { LeaseInfo } from '../core/events.js';
 import { formatDuration } from '../core/leaks.js';
+import { HEALTH_CHECK_TAG } from '../core/pool.js';
 import { registry } from '../core/registry.js';
 
-/** Everything still out in the process's open pools, oldest first. */
+/** Everything still out in the process's open pools, oldest first (not the health checks' own leases). */
 export function leakReport(): LeaseInfo[] {
-  return [...registry.pools].flatMap((p) => p.leases()).sort((a, b) => b.ageMs - a.ageMs);
+  return [...registry.pools]
+    .flatMap((p) => p.leases())
+    .filter((l) => l.tag !== HEALTH_CHECK_TAG)
+    .sort((a, b) => b.ageMs - a.ageMs);
 }
 
 /** The text of a leak report: one block per lease, with its stack. */

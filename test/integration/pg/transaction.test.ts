@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/index.js';
 import { testPgPool } from '../../helpers/pools.js';
+import { pgTerminate } from '../../helpers/server-count.js';
 import { unique } from '../../helpers/unique.js';
 import pg from 'pg';
 import { DATABASE_URL } from '../../helpers/env.js';
@@ -40,6 +41,22 @@ describe('withTransaction', () => {
     expect(pool.stats().active).toBe(0);
     // the connection was clean after ROLLBACK, so it went back to the pool
     expect(pool.stats().destroyed.dirty).toBe(0);
+  });
+
+  it('when ROLLBACK itself fails, the caller gets its own error and the connection is closed', async () => {
+    const { pool, prefix } = testPgPool({ max: 1, healthCheck: false });
+    const err = await pool
+      .withTransaction(async (c) => {
+        await c.query(`insert into ${table} values (3)`);
+        await pgTerminate(prefix); // the server ends the session: ROLLBACK cannot run
+        throw new Error('business rule failed');
+      })
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toBe('business rule failed');
+    expect(pool.stats().active).toBe(0);
+    expect(pool.stats().destroyed['released-with-error'] + pool.stats().destroyed.error).toBe(1);
+    expect((await admin.query(`select count(*)::int as n from ${table}`)).rows[0].n).toBe(0);
+    expect((await pool.query('select 1 as one')).rows[0].one).toBe(1);
   });
 
   it('applies isolation level and read-only', async () => {

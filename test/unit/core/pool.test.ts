@@ -134,6 +134,18 @@ describe('CorePool', () => {
     await pool.close();
   });
 
+  it('reports a release before the acquire of the waiter that gets the connection', async () => {
+    const { pool, events } = makePool({ max: 1 });
+    const a = await pool.acquire(undefined, undefined, true);
+    const waiting = pool.acquire({ timeoutMs: 5000 }, undefined, true);
+    events.length = 0;
+    a.release();
+    const b = await waiting;
+    expect(events.filter((e) => e.type === 'acquire' || e.type === 'release').map((e) => e.type)).toEqual(['release', 'acquire']);
+    b.release();
+    await pool.close();
+  });
+
   it('a throwing event listener breaks nothing', async () => {
     const { pool } = makePool({ max: 1 });
     pool.events.add(() => {
