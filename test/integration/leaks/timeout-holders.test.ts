@@ -23,12 +23,14 @@ describe('sampled capture', () => {
   it('a leak without a site switches to capturing every acquire, so the next occurrence is attributed', async () => {
     const logger = recordingLogger();
     const { pool } = testPgPool({ max: 3, logger, leakDetection: { captureStacks: 'sampled', sampleRate: 0, thresholdMs: 50 } });
+    const firstLeak = nextEvent(pool, 'leak');
     const first = await pool.acquire();
-    const unattributed = await nextEvent(pool, 'leak');
+    const unattributed = await firstLeak;
     expect(unattributed.lease.site).toBeUndefined();
     first.release();
+    const secondLeak = nextEvent(pool, 'leak');
     const second = await pool.acquire(); // SAMPLED-SECOND
-    const attributed = await nextEvent(pool, 'leak');
+    const attributed = await secondLeak;
     expect(attributed.lease.site).toMatch(/timeout-holders\.test\.ts:\d+:\d+/);
     second.release();
     expect(logger.lines.some((l) => l.message.includes('capturing every acquisition stack'))).toBe(true);
@@ -37,13 +39,15 @@ describe('sampled capture', () => {
   it('prints each leak once as a readable block, and rate-limits a storm', async () => {
     const logger = recordingLogger();
     const { pool } = testPgPool({ max: 20, logger, leakDetection: { captureStacks: 'always', thresholdMs: 30 } });
-    const leases = await Promise.all(Array.from({ length: 20 }, () => pool.acquire({ tag: 'storm' })));
-    await new Promise<void>((resolve) => {
+    // listening before acquiring: under load the first leaks come before the last acquire
+    const allReported = new Promise<void>((resolve) => {
       let n = 0;
       pool.on('event', (e) => {
         if (e.type === 'leak' && ++n === 20) resolve();
       });
     });
+    const leases = await Promise.all(Array.from({ length: 20 }, () => pool.acquire({ tag: 'storm' })));
+    await allReported;
     const blocks = logger.lines.filter((l) => l.message.startsWith('lifeguard: leak (held-too-long)'));
     expect(blocks).toHaveLength(10);
     expect(blocks[0]!.message).toMatch(/tag: "storm"\n {2}acquired at:\n {4}at .*timeout-holders\.test\.ts:\d+:\d+/);
