@@ -37,20 +37,7 @@ export class PoolManager {
    * different options is a `ConfigError`.
    */
   pg(name: string, options: Omit<PgPoolOptions, 'name'> & { name?: string } = {}): LifeguardPgPool {
-    checkName(name, options);
-    const existing = this.#pg.get(name);
-    if (existing !== undefined && !existing.pool.ending) {
-      if (!sameOptions(existing.options, options)) {
-        throw new ConfigError(
-          `lifeguard: pool "${name}" already exists with different options; use one set of options per name, or another name`,
-          { pool: name },
-        );
-      }
-      return existing.pool;
-    }
-    const pool = new LifeguardPgPool({ ...options, name });
-    this.#pg.set(name, { pool, options });
-    return pool;
+    return getOrCreate(this.#pg, 'pg', name, options, (p) => p.ending, () => new LifeguardPgPool({ ...options, name }));
   }
 
   /**
@@ -58,20 +45,7 @@ export class PoolManager {
    * options is a `ConfigError`.
    */
   redis(name: string, options: Omit<RedisPoolOptions, 'name'> & { name?: string } = {}): LifeguardRedisPool {
-    checkName(name, options);
-    const existing = this.#redis.get(name);
-    if (existing !== undefined && !existing.pool.closing) {
-      if (!sameOptions(existing.options, options)) {
-        throw new ConfigError(
-          `lifeguard: redis pool "${name}" already exists with different options; use one set of options per name, or another name`,
-          { pool: name },
-        );
-      }
-      return existing.pool;
-    }
-    const pool = new LifeguardRedisPool({ ...options, name });
-    this.#redis.set(name, { pool, options });
-    return pool;
+    return getOrCreate(this.#redis, 'redis', name, options, (p) => p.closing, () => new LifeguardRedisPool({ ...options, name }));
   }
 
   /**
@@ -126,6 +100,31 @@ export class PoolManager {
     const results = await Promise.all(pools.map((p) => p.close(opts)));
     return { forced: results.flatMap((r) => r.forced) };
   }
+}
+
+/** The open pool registered under `name` (same options), or a new one. */
+function getOrCreate<P>(
+  pools: Map<string, Entry<P>>,
+  driver: string,
+  name: string,
+  options: { name?: string },
+  closing: (pool: P) => boolean,
+  create: () => P,
+): P {
+  checkName(name, options);
+  const existing = pools.get(name);
+  if (existing !== undefined && !closing(existing.pool)) {
+    if (!sameOptions(existing.options, options)) {
+      throw new ConfigError(
+        `lifeguard: ${driver} pool "${name}" already exists with different options; use one set of options per name, or another name`,
+        { pool: name },
+      );
+    }
+    return existing.pool;
+  }
+  const pool = create();
+  pools.set(name, { pool, options });
+  return pool;
 }
 
 function checkName(name: unknown, options: { name?: string }): void {
