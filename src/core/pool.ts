@@ -238,6 +238,16 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return captureSite(entry, ld.stackTraceLimit);
   }
 
+  /**
+   * The creation site of a long-lived connection (subscriber, listener, dedicated):
+   * captured whenever capture is on at all, since these are few and the cost is once.
+   */
+  longLivedSite(entry: Entry): SiteHolder | undefined {
+    const ld = this.options.leakDetection;
+    if (ld === false || ld.captureStacks === false) return undefined;
+    return captureSite(entry, ld.stackTraceLimit);
+  }
+
   #escalate(): void {
     const ld = this.options.leakDetection;
     if (ld === false || ld.captureStacks !== 'sampled') return;

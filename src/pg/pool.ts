@@ -194,7 +194,7 @@ export class LifeguardPgPool extends pg.Pool {
    * close() is closed and reported (`subscriber-lost`).
    */
   async listener(opts?: { timeoutMs?: number; tag?: string }): Promise<PgListener> {
-    const site = this.#core.site(LifeguardPgPool.prototype.listener);
+    const site = this.#core.longLivedSite(LifeguardPgPool.prototype.listener);
     if (this.#core.closing) throw new PoolClosedError(this.name);
     const tag = opts?.tag ?? contextStorage.getStore()?.tag;
     await this.#tracker.reserve('listener', opts?.timeoutMs ?? this.#opts.common.acquireTimeoutMs, 'listener');
@@ -234,11 +234,12 @@ export class LifeguardPgPool extends pg.Pool {
       }
       await new Promise<void>((r) => setTimeout(r, delayMs).unref());
       if (state.closed) return;
-      let next: pg.Client;
+      let next: pg.Client | undefined;
       try {
         next = await driver.create();
         for (const ch of state.channels) await next.query(`LISTEN ${next.escapeIdentifier(ch)}`);
       } catch {
+        if (next !== undefined) void driver.destroy(next); // opened, but LISTEN failed
         return reconnect(attempt + 1);
       }
       if (state.closed) {

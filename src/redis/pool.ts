@@ -151,7 +151,7 @@ export class LifeguardRedisPool {
    * done; one dropped without close() is closed and reported (`subscriber-lost`).
    */
   async subscriber(opts?: DedicatedOptions): Promise<Subscriber> {
-    const site = this.#core.site(LifeguardRedisPool.prototype.subscriber);
+    const site = this.#core.longLivedSite(LifeguardRedisPool.prototype.subscriber);
     const tag = opts?.tag ?? contextStorage.getStore()?.tag;
     const raw = await this.#openDedicated('subscriber', opts);
     const state: SubscriberState = {
@@ -191,7 +191,7 @@ export class LifeguardRedisPool {
    * that owns a connection for a long time. Tracked like subscribers.
    */
   async dedicated(opts?: DedicatedOptions): Promise<DedicatedConnection> {
-    const site = this.#core.site(LifeguardRedisPool.prototype.dedicated);
+    const site = this.#core.longLivedSite(LifeguardRedisPool.prototype.dedicated);
     const tag = opts?.tag ?? contextStorage.getStore()?.tag;
     const raw = await this.#openDedicated('dedicated', opts);
     const state = this.#dedicatedState('dedicated', raw, site, tag);
