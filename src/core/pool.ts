@@ -293,6 +293,20 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   /**
+   * An internal lease without a promise when a connection is free right now and
+   * nothing else applies (nobody waiting, circuit closed, no held lease in this
+   * context); undefined otherwise, and the caller takes `acquire()`.
+   */
+  acquireNow(site: SiteHolder | undefined): Lease<C, F> | undefined {
+    if (this.#closing || this.#breakerTripped || this.#waiters.size > 0 || this.#idle.length === 0) return undefined;
+    const scope = contextStorage.getStore();
+    if (scope !== undefined && scope.held.length > 0) return undefined;
+    const now = performance.now();
+    const conn = this.#takeIdle(now);
+    return conn === undefined ? undefined : this.#lease(conn, site, scope?.tag, now, 0, scope, false);
+  }
+
+  /**
    * Runs `fn` while `lease` counts as held by the current async context, so an
    * acquire inside it is seen as nested. Reuses the request's scope (`runWithTag`,
    * the tag helpers); opens one of its own only when stacks are captured 'always'

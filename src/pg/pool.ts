@@ -368,19 +368,8 @@ function query(this: LifeguardPgPool, text: unknown, values?: unknown, callback?
   if (typeof text === 'object' && text !== null && typeof (text as { submit?: unknown }).submit === 'function') {
     return querySubmittable(core, text as pg.Submittable & NodeJS.EventEmitter, values, site);
   }
-  const p = core.acquire(undefined, site, false).then((lease) => {
-    const rec = lease[kRecord];
-    return (rec.conn.raw.query(text as string, values as unknown[]) as Promise<pg.QueryResult>).then(
-      (res) => {
-        core.releaseLease(rec, undefined, undefined);
-        return res;
-      },
-      (err: unknown) => {
-        core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
-        throw err;
-      },
-    );
-  });
+  const now = core.acquireNow(site);
+  const p = now !== undefined ? run(core, now, text, values) : core.acquire(undefined, site, false).then((l) => run(core, l, text, values));
   if (typeof callback === 'function') {
     const cb = callback as Callback<pg.QueryResult>;
     p.then(
@@ -390,6 +379,32 @@ function query(this: LifeguardPgPool, text: unknown, values?: unknown, callback?
     return undefined;
   }
   return p;
+}
+
+/** Runs one query on a lease with pg's callback form (no promise inside pg) and releases it. */
+function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unknown, values: unknown): Promise<pg.QueryResult> {
+  const rec = lease[kRecord];
+  return new Promise<pg.QueryResult>((resolve, reject) => {
+    try {
+      (rec.conn.raw as unknown as { query(t: unknown, v: unknown, cb: (err: Error | null, res: pg.QueryResult) => void): void }).query(
+        text,
+        values,
+        (err, res) => {
+          if (err) {
+            core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
+            reject(err);
+          } else {
+            core.releaseLease(rec, undefined, undefined);
+            resolve(res);
+          }
+        },
+      );
+    } catch (err) {
+      // pg throws at once for a query it cannot send (e.g. `undefined`): the connection is fine
+      if (!rec.released) core.releaseLease(rec, undefined, undefined);
+      reject(err);
+    }
+  });
 }
 
 function querySubmittable(

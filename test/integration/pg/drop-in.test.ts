@@ -28,6 +28,9 @@ describe('drop-in for pg.Pool', () => {
     );
     expect(cbNoValues).toEqual([{ a: 5 }]);
     await expect(pool.query('select nonsense from nowhere')).rejects.toThrow(/nowhere/);
+    // a query pg refuses before sending it rejects, and the connection still comes back
+    await expect(pool.query(undefined as unknown as string)).rejects.toThrow(/null or undefined/);
+    expect(pool.stats().active).toBe(0);
     // a statement error does not cost the connection
     expect(pool.stats().destroyed['released-with-error']).toBe(0);
   });
