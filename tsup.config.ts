@@ -7,6 +7,8 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  splitting: true,
+  // tsup's CommonJS chunking rewrote `this.#x = …` into assignments to exports named x;
+  // each entry is one file instead (shared state meets through globalThis anyway)
+  splitting: false,
   external: ['pg', 'ioredis', 'vitest', 'prom-client', '@opentelemetry/api'],
 });

@@ -41,7 +41,7 @@ export interface DedicatedInfo extends LeaseInfo {
 export class DedicatedTracker {
   readonly #core: CorePool<unknown, unknown>;
   readonly #live = new Set<DedicatedState>();
-  readonly #registry = new FinalizationRegistry<DedicatedState>((s) => this.#onLost(s));
+  readonly #finalizer = new FinalizationRegistry<DedicatedState>((s) => this.#onLost(s));
   #seq = 0;
 
   constructor(core: CorePool<never, never>) {
@@ -104,7 +104,7 @@ export class DedicatedTracker {
   /** Starts tracking `state` for `handle` (weakly: the tracker holds only the state). */
   track(handle: object, state: DedicatedState): void {
     this.#live.add(state);
-    this.#registry.register(handle, state, state);
+    this.#finalizer.register(handle, state, state);
   }
 
   /** Closes one connection and returns its permit; idempotent. */
@@ -112,7 +112,7 @@ export class DedicatedTracker {
     if (state.closed) return;
     state.closed = true;
     this.#live.delete(state);
-    this.#registry.unregister(state);
+    this.#finalizer.unregister(state);
     try {
       await state.closeConnection();
     } finally {

@@ -169,7 +169,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   readonly #samplePeriod: number;
   readonly #captureAlways: boolean;
   #escalatedUntil = 0;
-  readonly #registry: FinalizationRegistry<LeaseRecord<C>> | undefined;
+  readonly #finalizer: FinalizationRegistry<LeaseRecord<C>> | undefined;
   readonly #nestedSeen = new Set<string>();
   readonly #leakLog = new LogLimiter(10, 60_000);
   readonly #errorLog = new LogLimiter(5, 10_000);
@@ -202,7 +202,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const ld = options.leakDetection;
     this.#samplePeriod = ld !== false && ld.sampleRate > 0 ? Math.max(1, Math.round(1 / ld.sampleRate)) : Infinity;
     this.#captureAlways = ld !== false && ld.captureStacks === 'always';
-    this.#registry = ld === false ? undefined : new FinalizationRegistry((rec) => this.#onLost(rec));
+    this.#finalizer = ld === false ? undefined : new FinalizationRegistry((rec) => this.#onLost(rec));
     const periods = [1000];
     if (options.idleTimeoutMs > 0) periods.push(options.idleTimeoutMs / 2);
     if (ld !== false) periods.push(ld.thresholdMs / 2);
@@ -679,7 +679,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       }
       // Held strongly until the next sweep; only leases still out then are registered
       // for garbage-collection tracking (short leases never pay for it).
-      if (this.#registry !== undefined) rec.handle = lease;
+      if (this.#finalizer !== undefined) rec.handle = lease;
     }
     if (this.options.saturation !== false) this.#checkSaturation();
     this.#hooks.onAcquire?.(conn.raw, lease);
@@ -1058,7 +1058,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     if (ld !== false) {
       for (const rec of this.#leases) {
         if (rec.handle !== undefined) {
-          this.#registry!.register(rec.handle, rec);
+          this.#finalizer!.register(rec.handle, rec);
           rec.handle = undefined;
         }
         if (!rec.reported && now - rec.acquiredAt >= ld.thresholdMs) {
