@@ -1,89 +1,254 @@
 /**
- * An in-process TCP proxy between a pool and a real server, for fault tests:
- * `pass` forwards, `refuse` closes new connections at once, `stall` accepts and never
- * answers, `cut()` destroys every live connection now, `setLatency(ms)` delays data.
+ * An in-process TCP proxy between a client and a real server, for fault tests.
+ *
+ * - `pass`: new connections are forwarded both ways.
+ * - `refuse`: new connections are accepted and destroyed at once.
+ * - `stall`: new connections are accepted, no upstream connection is made, nothing is
+ *   forwarded and nothing is answered.
+ *
+ * Modes apply to connections accepted afterwards; existing ones keep what they had.
+ * `cut()` destroys every live connection (both sides) now, `setLatency(ms)` delays data
+ * in both directions (order kept), `cutAfterBytes(n)` cuts later connections after `n`
+ * bytes from the server. Socket errors are swallowed.
  */
 import net from 'node:net';
+import { type HostPort, withHostPort } from './env.js';
 
 export type ProxyMode = 'pass' | 'refuse' | 'stall';
 
+/** One direction of a proxied connection: chunks are written in order, each no earlier than its due time. */
+class Pipe {
+  readonly #queue: { at: number; chunk: Buffer }[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #lastAt = 0;
+  #ending = false;
+  readonly to: net.Socket;
+  readonly #latencyMs: () => number;
+
+  constructor(to: net.Socket, latencyMs: () => number) {
+    this.to = to;
+    this.#latencyMs = latencyMs;
+  }
+
+  push(chunk: Buffer): void {
+    const latency = this.#latencyMs();
+    if (latency <= 0 && this.#queue.length === 0) {
+      this.#write(chunk);
+      return;
+    }
+    const at = Math.max(performance.now() + latency, this.#lastAt);
+    this.#lastAt = at;
+    this.#queue.push({ at, chunk });
+    this.#pump();
+  }
+
+  /** Ends `to` once everything queued is written. */
+  end(): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    this.#pump();
+  }
+
+  dispose(): void {
+    this.#ending = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queue.length = 0;
+  }
+
+  #write(chunk: Buffer): void {
+    if (!this.to.destroyed && this.to.writable) this.to.write(chunk);
+  }
+
+  #pump(): void {
+    if (this.#timer) return;
+    const now = performance.now();
+    while (this.#queue.length > 0 && this.#queue[0]!.at <= now) this.#write(this.#queue.shift()!.chunk);
+    const head = this.#queue[0];
+    if (head) {
+      this.#timer = setTimeout(
+        () => {
+          this.#timer = undefined;
+          this.#pump();
+        },
+        Math.max(1, Math.ceil(head.at - now)),
+      );
+    } else if (this.#ending && !this.to.destroyed && !this.to.writableEnded) {
+      // flushed to the kernel, then closed for good (the peer may never close its side)
+      this.to.end(() => this.to.destroy());
+    }
+  }
+}
+
+interface Link {
+  client: net.Socket;
+  upstream: net.Socket | undefined;
+  pipes: Pipe[];
+}
+
 export class FaultProxy {
+  readonly host = '127.0.0.1';
   readonly #server: net.Server;
-  readonly #target: { host: string; port: number };
-  readonly #sockets = new Set<net.Socket>();
+  readonly #target: HostPort;
+  readonly #links = new Set<Link>();
   #mode: ProxyMode = 'pass';
   #latencyMs = 0;
-  /** Connections accepted so far. */
+  #cutAfter: { bytes: number; connections: number } | undefined;
+  #closing: Promise<void> | undefined;
+  #port = 0;
+  /** Connections accepted so far (refused and stalled ones included). */
   accepted = 0;
 
-  private constructor(target: { host: string; port: number }) {
-    this.#target = target;
+  private constructor(target: HostPort) {
+    this.#target = { ...target };
     this.#server = net.createServer((client) => this.#onConnection(client));
+    this.#server.on('error', () => undefined);
   }
 
   /** Starts a proxy on 127.0.0.1, port 0, in front of `target`. */
-  static async start(target: { host: string; port: number }): Promise<FaultProxy> {
+  static async start(target: HostPort): Promise<FaultProxy> {
     const p = new FaultProxy(target);
-    await new Promise<void>((resolve) => p.#server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      p.#server.once('error', reject);
+      p.#server.listen(0, p.host, () => {
+        p.#server.off('error', reject);
+        p.#port = (p.#server.address() as net.AddressInfo).port;
+        resolve();
+      });
+    });
     return p;
   }
 
+  /** The port the proxy listens on. */
   get port(): number {
-    return (this.#server.address() as net.AddressInfo).port;
+    return this.#port;
   }
 
-  /** Proxied connections open now (client side). */
+  get target(): HostPort {
+    return { ...this.#target };
+  }
+
+  get mode(): ProxyMode {
+    return this.#mode;
+  }
+
+  /** Proxied connections open now (one per client connection, stalled ones included). */
   get active(): number {
-    let n = 0;
-    for (const s of this.#sockets) if ((s as net.Socket & { side?: string }).side === 'client') n++;
-    return n;
+    return this.#links.size;
   }
 
+  /** `protocol://127.0.0.1:port` + `rest`, e.g. `url('redis')`, `url('postgres', '/test')`. */
+  url(protocol: string, rest = ''): string {
+    return `${protocol}://${this.host}:${this.port}${rest}`;
+  }
+
+  /** `url` (user, path, query kept) pointed at the proxy instead of its own host and port. */
+  via(url: string): string {
+    return withHostPort(url, { host: this.host, port: this.port });
+  }
+
+  /** How connections accepted from now on are treated; existing connections are untouched. */
   setMode(mode: ProxyMode): void {
     this.#mode = mode;
   }
 
+  /** Delays data in both directions by `ms` (0 = none), for live and new connections; order is kept. */
   setLatency(ms: number): void {
-    this.#latencyMs = ms;
+    this.#latencyMs = Math.max(0, ms);
   }
 
-  /** Destroys every live connection, both sides, now. */
+  /**
+   * The next `connections` connections accepted (default: every one until called with
+   * `null`) are cut, both sides, once `bytes` bytes went from the server to the client;
+   * exactly `bytes` are delivered.
+   */
+  cutAfterBytes(bytes: number | null, { connections = Infinity }: { connections?: number } = {}): void {
+    this.#cutAfter = bytes === null || connections <= 0 ? undefined : { bytes: Math.max(0, bytes), connections };
+  }
+
+  /** Destroys every live connection, client and upstream side, now. The mode stays as it is. */
   cut(): void {
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
+    for (const link of [...this.#links]) this.#destroy(link);
   }
 
-  /** Closes everything; idempotent, never throws. */
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  /** Destroys every socket and closes the server; idempotent, never throws. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      try {
+        this.#server.close(() => resolve());
+      } catch {
+        resolve();
+      }
+      this.cut();
+    });
+    return this.#closing;
   }
 
-  #track(s: net.Socket, side: 'client' | 'upstream'): void {
-    (s as net.Socket & { side?: string }).side = side;
-    this.#sockets.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => this.#sockets.delete(s));
+  #destroy(link: Link): void {
+    this.#links.delete(link);
+    for (const pipe of link.pipes) pipe.dispose();
+    link.client.destroy();
+    link.upstream?.destroy();
   }
 
   #onConnection(client: net.Socket): void {
     this.accepted++;
-    this.#track(client, 'client');
-    if (this.#mode === 'refuse') {
+    client.on('error', () => undefined);
+    if (this.#closing || this.#mode === 'refuse') {
       client.destroy();
       return;
     }
-    if (this.#mode === 'stall') return; // accepted, never answered
-    const upstream = net.connect(this.#target.port, this.#target.host);
-    this.#track(upstream, 'upstream');
-    const forward = (from: net.Socket, to: net.Socket): void => {
-      from.on('data', (chunk: Buffer) => {
-        if (this.#latencyMs > 0) setTimeout(() => to.write(chunk), this.#latencyMs);
-        else to.write(chunk);
-      });
-      from.on('close', () => to.destroy());
+    const link: Link = { client, upstream: undefined, pipes: [] };
+    this.#links.add(link);
+    if (this.#mode === 'stall') {
+      client.on('close', () => this.#destroy(link));
+      client.resume(); // read and drop whatever the client says; never answer
+      return;
+    }
+
+    let limit = Infinity;
+    if (this.#cutAfter) {
+      limit = this.#cutAfter.bytes;
+      if (--this.#cutAfter.connections <= 0) this.#cutAfter = undefined;
+    }
+
+    const upstream = net.connect({ host: this.#target.host, port: this.#target.port });
+    link.upstream = upstream;
+    upstream.on('error', () => undefined);
+    const latency = (): number => this.#latencyMs;
+    const up = new Pipe(upstream, latency);
+    const down = new Pipe(client, latency);
+    link.pipes.push(up, down);
+
+    client.on('data', (chunk: Buffer) => up.push(chunk));
+    let delivered = 0;
+    upstream.on('data', (chunk: Buffer) => {
+      const room = limit - delivered;
+      if (chunk.length < room) {
+        delivered += chunk.length;
+        down.push(chunk);
+        return;
+      }
+      // the limit is reached: deliver exactly `limit` bytes, then close the client, and
+      // with it (below) the upstream side
+      delivered = limit;
+      upstream.pause();
+      if (room > 0) down.push(chunk.subarray(0, room));
+      down.end();
+      upstream.destroy();
+    });
+
+    // An orderly close (FIN) is passed on once the delayed data is out; an error resets
+    // both sides. The connection is gone when both sockets are.
+    const closed = new Set<net.Socket>();
+    const onClose = (socket: net.Socket, other: Pipe) => (hadError: boolean) => {
+      closed.add(socket);
+      if (hadError || closed.size === 2) this.#destroy(link);
+      else other.end();
     };
-    forward(client, upstream);
-    forward(upstream, client);
+    client.on('end', () => up.end());
+    upstream.on('end', () => down.end());
+    client.on('close', onClose(client, up));
+    upstream.on('close', onClose(upstream, down));
   }
 }

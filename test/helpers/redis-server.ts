@@ -1,6 +1,7 @@
 /**
  * An ephemeral redis-server on a free port, for tests that kill, restart or
- * reconfigure Redis. Never the shared one on 6379.
+ * reconfigure Redis. Never the shared one on 6379. Every child is killed when the
+ * test process exits, even if a test forgot to stop it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,82 +9,237 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
+export interface StartRedisOptions {
+  /** Port to listen on; a free one if not given. */
+  port?: number;
+  /** Extra redis-server arguments, e.g. `['--maxclients', '10']`. */
+  args?: string[];
+  /** How long to wait for the first PONG; default 10 s. */
+  startTimeoutMs?: number;
+}
 
-async function freePort(): Promise<number> {
+const HOST = '127.0.0.1';
+
+/** Per process, not per module copy (test isolation may evaluate this file more than once). */
+interface Registry {
+  children: Set<ChildProcess>;
+  dirs: Set<string>;
+}
+const REGISTRY = Symbol.for('lifeguard.test.ephemeral-redis');
+const registry = ((globalThis as { [REGISTRY]?: Registry })[REGISTRY] ??= register());
+
+function register(): Registry {
+  const reg: Registry = { children: new Set(), dirs: new Set() };
+  const killAll = (): void => {
+    for (const child of reg.children) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const dir of reg.dirs) rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      killAll();
+      // alone on this signal: keep the default behaviour (die of it)
+      if (process.listenerCount(signal) === 1) {
+        process.off(signal, onSignal);
+        process.kill(process.pid, signal);
+      }
+    };
+    process.on(signal, onSignal);
+  }
+  return reg;
+}
+
+/** A port nobody listens on right now (the OS's pick for port 0). */
+export async function freePort(): Promise<number> {
   const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, HOST, resolve);
+  });
   const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
   return port;
 }
 
-async function answersPing(port: number): Promise<boolean> {
+/** One raw `PING`: true on `+PONG` within `timeoutMs`; the socket is always closed. */
+export function answersPing(port: number, host = HOST, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    const done = (ok: boolean): void => {
+    const s = net.connect(port, host);
+    let got = '';
+    const timer = setTimeout(() => done(false), timeoutMs);
+    function done(ok: boolean): void {
+      clearTimeout(timer);
       s.destroy();
       resolve(ok);
-    };
-    s.once('error', () => done(false));
-    s.once('data', (d) => done(d.toString().startsWith('+PONG')));
+    }
+    s.on('error', () => done(false));
+    s.on('close', () => done(false));
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n')) done(got.startsWith('+PONG'));
+    });
     s.write('PING\r\n');
-    setTimeout(() => done(false), 500).unref();
   });
 }
 
+/** Whether something accepts TCP connections on the port now. */
+function accepts(port: number, host = HOST): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, host);
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (exited(child)) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
 export class EphemeralRedis {
+  readonly host = HOST;
+  readonly port: number;
+  readonly args: readonly string[];
+  readonly #startTimeoutMs: number;
+  #dir: string | undefined;
   #child: ChildProcess | undefined;
-  readonly #dir = mkdtempSync(join(tmpdir(), 'lg-redis-'));
+  #output = '';
 
-  private constructor(readonly port: number) {}
+  private constructor(port: number, args: readonly string[], startTimeoutMs: number) {
+    this.port = port;
+    this.args = args;
+    this.#startTimeoutMs = startTimeoutMs;
+  }
 
-  static async start(port?: number): Promise<EphemeralRedis> {
-    const r = new EphemeralRedis(port ?? (await freePort()));
-    await r.#spawn();
-    return r;
+  /** Same as {@link startRedisServer}; a number is the port. */
+  static async start(options: StartRedisOptions | number = {}): Promise<EphemeralRedis> {
+    const opts = typeof options === 'number' ? { port: options } : options;
+    const timeout = opts.startTimeoutMs ?? 10_000;
+    // another process may take a free port between the probe and redis binding it: try again
+    for (let attempt = 1; ; attempt++) {
+      const r = new EphemeralRedis(opts.port ?? (await freePort()), opts.args ?? [], timeout);
+      try {
+        await r.#spawn();
+        return r;
+      } catch (err) {
+        await r.stop();
+        if (opts.port !== undefined || attempt >= 3 || !/in use/i.test(String(err))) throw err;
+      }
+    }
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.host}:${this.port}`;
+  }
+
+  /** The server's process id, while it runs. */
+  get pid(): number | undefined {
+    return this.#child && !exited(this.#child) ? this.#child.pid : undefined;
+  }
+
+  /** Its working directory (removed by stop()). */
+  get dir(): string | undefined {
+    return this.#dir;
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined && !exited(this.#child);
   }
 
   async #spawn(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir], {
-      stdio: 'ignore',
-    });
+    // a PONG must come from our server, never from one already on the port (6379!)
+    if (await accepts(this.port)) throw new Error(`port ${this.port} is in use`);
+    this.#dir ??= mkdtempSync(join(tmpdir(), 'lg-redis-'));
+    registry.dirs.add(this.#dir);
+    this.#output = '';
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...this.args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.#child = child;
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    const deadline = Date.now() + 10_000;
-    while (!(await answersPing(this.port))) {
-      if (Date.now() > deadline) throw new Error(`redis-server on ${this.port} did not answer PING`);
+    registry.children.add(child);
+    child.once('exit', () => registry.children.delete(child));
+    // a forgotten server must not keep the test process alive (the exit handler kills it)
+    child.unref();
+    const keep = (d: Buffer): void => {
+      this.#output = (this.#output + d.toString()).slice(-4000);
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.on('data', keep);
+      (stream as unknown as net.Socket | null)?.unref();
+    }
+
+    const failure: { error?: Error } = {};
+    child.on('error', (err) => {
+      failure.error ??= err;
+    });
+    const deadline = performance.now() + this.#startTimeoutMs;
+    for (;;) {
+      if (failure.error) throw new Error(`redis-server did not start: ${failure.error.message}`);
+      if (exited(child)) throw new Error(`redis-server on port ${this.port} exited (${child.exitCode ?? child.signalCode}): ${this.#output.trim()}`);
+      if (await answersPing(this.port)) return;
+      if (performance.now() > deadline) {
+        throw new Error(`redis-server on port ${this.port} did not answer PING within ${this.#startTimeoutMs} ms: ${this.#output.trim()}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
-  /** SIGKILL and wait for the exit: the server is gone at once, connections reset. */
-  async kill(): Promise<void> {
-    const c = this.#child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGKILL');
-    });
+  async #terminate(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    const child = this.#child;
+    if (!child || child.pid === undefined || exited(child)) return;
+    const exit = waitExit(child);
+    child.kill(signal);
+    if (signal === 'SIGTERM') {
+      // never hang a test on a server that ignores SIGTERM
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(timer);
+    } else {
+      await exit;
+    }
   }
 
-  /** Starts again on the same port. */
+  /** SIGKILL and wait for the exit: the server is gone at once, its connections reset. */
+  kill(): Promise<void> {
+    return this.#terminate('SIGKILL');
+  }
+
+  /** Starts it again on the same port (stopping it first, gracefully, if it runs) and waits for PING. */
   async restart(): Promise<void> {
-    await this.kill();
+    await this.#terminate('SIGTERM');
     await this.#spawn();
   }
 
-  /** Kills the server and removes its directory; idempotent. */
+  /** SIGTERM, waits for the exit, removes its directory; idempotent. */
   async stop(): Promise<void> {
-    await this.kill();
-    rmSync(this.#dir, { recursive: true, force: true });
+    await this.#terminate('SIGTERM');
+    if (this.#dir) {
+      rmSync(this.#dir, { recursive: true, force: true });
+      registry.dirs.delete(this.#dir);
+      this.#dir = undefined;
+    }
   }
+}
+
+/**
+ * Spawns `redis-server --port <free port> --bind 127.0.0.1 --save "" --appendonly no
+ * --dir <tmpdir>` (plus `args`) and resolves once it answers PING.
+ */
+export function startRedisServer(opts: StartRedisOptions = {}): Promise<EphemeralRedis> {
+  return EphemeralRedis.start(opts);
 }
