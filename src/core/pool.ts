@@ -142,7 +142,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   readonly #all = new Set<Conn<C>>();
   readonly #idle: Conn<C>[] = [];
   readonly #waiters = new WaiterQueue<Waiter<C, F>>();
-  readonly #leases = new Set<LeaseRecord<C>>();
+  /** Leases out now; each is also `conn.lease` of a connection in #all (no set to keep on the hot path). */
+  #active = 0;
   #creating = 0;
   #validating = 0;
   #resetting = 0;
@@ -313,18 +314,18 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    * (tests, development), since on Node 20 a first `AsyncLocalStorage.run` turns on
    * promise hooks for the whole process.
    */
-  holding<T>(lease: Lease<C, F>, fn: () => T): T {
-    if (this.options.onNestedAcquire === 'ignore') return fn();
+  holding<A, T>(lease: Lease<C, F>, fn: (arg: A) => T, arg: A): T {
+    if (this.options.onNestedAcquire === 'ignore') return fn(arg);
     const rec = lease[kRecord];
     const scope = contextStorage.getStore();
     if (scope !== undefined) {
       scope.held.push(rec);
       rec.scopeHeld = scope.held;
-      return fn();
+      return fn(arg);
     }
     const ld = this.options.leakDetection;
-    if (ld !== false && ld.captureStacks === 'always') return contextStorage.run({ tag: rec.tag, held: [rec] }, fn);
-    return fn();
+    if (ld !== false && ld.captureStacks === 'always') return contextStorage.run({ tag: rec.tag, held: [rec] }, fn, arg);
+    return fn(arg);
   }
 
   #findHeld(scope: Scope): LeaseRecord<C> | undefined {
@@ -596,7 +597,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         driver: this.kind,
         time: Date.now(),
         waitedMs,
-        active: this.#leases.size,
+        active: this.#active,
         idle: this.#idle.length,
         waiting: this.#waiters.size + 1,
         tag: w.tag,
@@ -607,9 +608,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   #timeoutError(w: Waiter<C, F>, waitedMs: number, now: number): AcquireTimeoutError {
-    const infos = [...this.#leases].map((r) => leaseInfo(r, this.name, now));
+    const infos = this.#leaseRecords().map((r) => leaseInfo(r, this.name, now));
     if (infos.some((i) => i.site === undefined)) this.#escalate();
-    const snapshot = { active: this.#leases.size, idle: this.#idle.length, waiting: this.#waiters.size + 1, max: this.options.max };
+    const snapshot = { active: this.#active, idle: this.#idle.length, waiting: this.#waiters.size + 1, max: this.options.max };
     const failing = this.#lastConnectError !== undefined && this.#all.size < this.options.max;
     const reason: AcquireTimeoutCause = this.#breakerTripped ? 'circuit-open' : failing ? 'connect-failing' : 'pool-full';
     let msg =
@@ -668,7 +669,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     conn.uses++;
     const rec = new LeaseRecord<C>(++this.#leaseSeq, this, conn, now, site, tag);
     conn.lease = rec;
-    this.#leases.add(rec);
+    this.#active++;
     this.#acquired++;
     this.#waitSamples.add(waitMs);
     const lease = new Lease<C, F>(rec, this);
@@ -689,10 +690,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return lease;
   }
 
-  #grant(w: Waiter<C, F>, conn: Conn<C>): void {
+  #grant(w: Waiter<C, F>, conn: Conn<C>, now: number = performance.now()): void {
     w.settled = true;
     if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
-    const now = performance.now();
     const lease = this.#lease(conn, w.site, w.tag, now, now - w.enqueuedAt, w.scope, w.track);
     this.#afterWaiterGone();
     w.resolve(lease);
@@ -700,10 +700,13 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   /** Serves waiters from idle connections, then opens connections for the rest. */
   #dispatch(): void {
-    while (this.#waiters.size > 0) {
-      const conn = this.#takeIdle(performance.now());
-      if (conn === undefined) break;
-      this.#grant(this.#waiters.shift()!, conn);
+    if (this.#waiters.size > 0 && this.#idle.length > 0) {
+      const now = performance.now();
+      while (this.#waiters.size > 0) {
+        const conn = this.#takeIdle(now);
+        if (conn === undefined) break;
+        this.#grant(this.#waiters.shift()!, conn, now);
+      }
     }
     this.#grow();
   }
@@ -843,7 +846,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     const w = this.#waiters.size > 0 ? this.#waiters.shift() : undefined;
     if (w !== undefined) {
-      this.#grant(w, conn);
+      this.#grant(w, conn, now);
     } else if (this.budget.waitingNonPooled > 0) {
       // a subscriber, listener or dedicated connection waits for a permit: make room
       this.#destroy(conn, 'budget', undefined);
@@ -910,7 +913,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   /** Takes a record out of the lease table (release, loss or force). */
   #finish(rec: LeaseRecord<C>, now: number): void {
-    this.#leases.delete(rec);
+    this.#active--;
     rec.conn.lease = undefined;
     rec.handle = undefined;
     this.#released++;
@@ -927,7 +930,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       }
       safeLog(this.options.logger, 'info', `lifeguard: pool "${this.name}": leaked lease #${rec.id} came back after ${formatDuration(now - rec.acquiredAt)}`);
     }
-    if (this.#closing && this.#leases.size === 0) this.#onDrained?.();
+    if (this.#closing && this.#active === 0) this.#onDrained?.();
+  }
+
+  /** The outstanding leases, oldest first. */
+  #leaseRecords(): LeaseRecord<C>[] {
+    const out: LeaseRecord<C>[] = [];
+    for (const conn of this.#all) if (conn.lease !== undefined) out.push(conn.lease);
+    return out.sort((a, b) => a.id - b.id);
   }
 
   #reset(conn: Conn<C>, reason: string): void {
@@ -1056,7 +1066,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     const ld = this.options.leakDetection;
     if (ld !== false) {
-      for (const rec of this.#leases) {
+      for (const rec of this.#leaseRecords()) {
         if (rec.handle !== undefined) {
           this.#finalizer!.register(rec.handle, rec);
           rec.handle = undefined;
@@ -1073,7 +1083,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #checkSaturation(): void {
     const sat = this.options.saturation;
     if (sat === false) return;
-    const u = this.#leases.size / this.options.max;
+    const u = this.#active / this.options.max;
     const level = u >= sat.critical ? 2 : u >= sat.warn ? 1 : 0;
     if (level === this.#satLevel) return;
     const rising = level > this.#satLevel;
@@ -1083,7 +1093,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       this.#emit({ type: 'saturation', pool: this.name, driver: this.kind, time: Date.now(), level: name, utilization: u });
     }
     if (rising) {
-      this.#logError(`lifeguard: pool "${this.name}": utilization ${Math.round(u * 100)}% (${this.#leases.size}/${this.options.max} in use) crossed ${name}`);
+      this.#logError(`lifeguard: pool "${this.name}": utilization ${Math.round(u * 100)}% (${this.#active}/${this.options.max} in use) crossed ${name}`);
     }
   }
 
@@ -1096,7 +1106,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   /** Outstanding leases, oldest first. */
   leases(): LeaseInfo[] {
     const now = performance.now();
-    return [...this.#leases].map((r) => leaseInfo(r, this.name, now)).sort((a, b) => b.ageMs - a.ageMs);
+    return this.#leaseRecords().map((r) => leaseInfo(r, this.name, now)).sort((a, b) => b.ageMs - a.ageMs);
   }
 
   get closing(): boolean {
@@ -1113,7 +1123,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return this.#waiters.size;
   }
   get activeCount(): number {
-    return this.#leases.size;
+    return this.#active;
   }
 
   stats(): PoolStats {
@@ -1124,7 +1134,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       max: this.options.max,
       min: this.options.min,
       total: this.#all.size,
-      active: this.#leases.size,
+      active: this.#active,
       idle: this.#idle.length,
       pending: this.#waiters.size,
       creating: this.#creating,
@@ -1151,7 +1161,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   reclaim(note: string): LeaseInfo[] {
     const now = performance.now();
     const out: LeaseInfo[] = [];
-    for (const rec of [...this.#leases]) {
+    for (const rec of this.#leaseRecords()) {
       out.push(leaseInfo(rec, this.name, now));
       rec.released = true;
       rec.releaseNote = note;
@@ -1197,7 +1207,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   async #closeRest(timeoutMs: number): Promise<CloseResult> {
-    if (this.#leases.size > 0) {
+    if (this.#active > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
         this.#onDrained = resolve;
@@ -1208,7 +1218,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     const forced: LeaseInfo[] = [];
     const now = performance.now();
-    for (const rec of [...this.#leases]) {
+    for (const rec of this.#leaseRecords()) {
       const info = leaseInfo(rec, this.name, now);
       rec.released = true;
       rec.releaseNote = 'pool close (forced)';

@@ -9,8 +9,9 @@ export class Samples {
   }
 
   add(value: number): void {
-    this.#ring[this.#next] = value;
-    this.#next = (this.#next + 1) % this.#ring.length;
+    const ring = this.#ring;
+    ring[this.#next] = value;
+    if (++this.#next === ring.length) this.#next = 0;
     if (this.#count < this.#ring.length) this.#count++;
   }
 

@@ -177,7 +177,7 @@ export class LifeguardPgPool extends pg.Pool {
     const client = lease.client;
     let result: T;
     try {
-      result = await this.#core.holding(lease, () => fn(client));
+      result = await this.#core.holding(lease, fn, client);
     } catch (err) {
       const failedRollback = err instanceof RollbackFailed;
       // a failed ROLLBACK leaves the connection in an unknown state: close it

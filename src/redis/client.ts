@@ -98,7 +98,16 @@ function wrapperFor(name: string | symbol): Fn {
   const stateful = typeof name === 'string' && STATEFUL.has(name);
   const label = `${String(name)}() on`;
   w = function (this: { [kTarget]: Target }, ...args: unknown[]): unknown {
-    const t = this[kTarget];
+    // `lease.client.get(k)` reads the method through the trap, then calls it: the trap
+    // left its target here, so the call needs no second trip through the proxy. Cleared
+    // at once, so no lease is kept reachable from here.
+    let t: Target;
+    if (this === lastReceiver) {
+      t = lastTarget!;
+      lastReceiver = lastTarget = undefined;
+    } else {
+      t = this[kTarget];
+    }
     t.lease.assertUsable(label);
     if (stateful) noteCommand(t.raw, name as string, args);
     return (t.raw as unknown as Record<string | symbol, Fn>)[name]!(...args);
@@ -107,13 +116,20 @@ function wrapperFor(name: string | symbol): Fn {
   return w;
 }
 
+let lastReceiver: unknown;
+let lastTarget: Target | undefined;
+
 const handler: ProxyHandler<Target> = {
-  get(target, prop) {
+  get(target, prop, receiver) {
     if (prop === kTarget) return target;
     if (prop === kDetach) return undefined;
-    if (typeof prop === 'string' && prop in REFUSED) throw new TypeError(`lifeguard: ${REFUSED[prop]}`);
+    if (prop === 'duplicate' || prop === 'monitor') throw new TypeError(`lifeguard: ${REFUSED[prop]}`);
     const value = (target.raw as unknown as Record<string | symbol, unknown>)[prop];
-    if (typeof value === 'function') return wrapperFor(prop);
+    if (typeof value === 'function') {
+      lastReceiver = receiver;
+      lastTarget = target;
+      return wrapperFor(prop);
+    }
     if (prop !== 'status' && prop !== 'then') target.lease.assertUsable(`${String(prop)} of`);
     return value;
   },

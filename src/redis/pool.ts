@@ -135,7 +135,7 @@ export class LifeguardRedisPool {
     const rec = lease[kRecord];
     let result: T;
     try {
-      result = await this.#core.holding(lease, () => fn(lease.client));
+      result = await this.#core.holding(lease, fn, lease.client);
     } catch (err) {
       if (!rec.released) lease[kEnd](undefined);
       throw err;

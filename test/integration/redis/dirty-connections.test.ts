@@ -70,6 +70,24 @@ describe('no dirty Redis connection is handed out', () => {
     lease.release();
     expect(() => client.get('x')).toThrow(expect.objectContaining({ code: 'LEASE_RELEASED' }));
   });
+
+  it('a method read from one lease client and called later acts on that lease, not on the last one read', async () => {
+    const { pool } = testRedisPool({ max: 3 });
+    const a = await pool.acquire();
+    const b = await pool.acquire();
+    await a.client.select(1);
+    const selectOnA = a.client.select;
+    const pingOnB = b.client.ping; // the last method read is b's
+    await selectOnA.call(a.client, 2);
+    expect(dbOf(String(await a.client.client('INFO')))).toBe(2);
+    expect(dbOf(String(await b.client.client('INFO')))).toBe(0);
+    expect(await pingOnB.call(b.client)).toBe('PONG');
+    const clientA = a.client;
+    a.release();
+    b.release();
+    const stale = clientA.ping; // read after release, then called: refused
+    expect(() => stale.call(clientA)).toThrow(expect.objectContaining({ code: 'LEASE_RELEASED' }));
+  });
 });
 
 describe('redis options', () => {
