@@ -32,6 +32,8 @@ const plans = {
     metric: 'opsPerSec',
     unit: 'ops/s',
     lowerIsBetter: false,
+    // each capture mode against pg.Pool, the targets of the leak-detection issue
+    baseline: 'pg.Pool',
   },
   redis: {
     rounds: 5,
@@ -85,7 +87,7 @@ for (const suite of suites) {
       }
       const key = `${c.group}|${c.impl}`;
       if (!samples.has(key)) samples.set(key, []);
-      samples.get(key).push(JSON.parse(line));
+      samples.get(key).push({ ...JSON.parse(line), round: r });
     }
   }
   const out = { suite, machine, rounds, results: {} };
@@ -101,17 +103,45 @@ for (const suite of suites) {
   } else {
     const groups = [...new Set(plan.cases.map((c) => c.group))];
     for (const g of groups) {
-      console.log(`### ${g}\n\n| implementation | ${plan.unit} (median) | min–max | CPU % | lifeguard vs this |\n|---|---:|---:|---:|---:|`);
-      const lg = median((samples.get(`${g}|lifeguard`) ?? []).map((x) => x[plan.metric]));
+      console.log(
+        `### ${g}\n\n| implementation | ${plan.unit} (median) | min–max | CPU % | client CPU µs/op | lifeguard vs this, paired (min–max) |${plan.baseline ? ` this vs ${plan.baseline}, paired |` : ''}\n|---|---:|---:|---:|---:|---:|${plan.baseline ? '---:|' : ''}`,
+      );
+      const lgRuns = samples.get(`${g}|lifeguard`) ?? [];
       for (const c of plan.cases.filter((c) => c.group === g)) {
         const runs = samples.get(`${g}|${c.impl}`) ?? [];
         if (runs.length === 0) continue;
         const v = runs.map((x) => x[plan.metric]);
         const m = median(v);
-        const ratio = plan.lowerIsBetter ? m / lg : lg / m;
-        out.results[`${g}|${c.impl}`] = { median: m, min: Math.min(...v), max: Math.max(...v), cpuPct: median(runs.map((x) => x.cpuPct)), ratio };
+        // Ratios of the two measurements of the same round: drift of the machine between
+        // rounds hits both sides of a pair alike, so these spread far less than raw figures.
+        const paired = (a, b) => {
+          const rs = [];
+          for (const x of b) {
+            const y = a.find((l) => l.round === x.round);
+            if (y) rs.push(plan.lowerIsBetter ? x[plan.metric] / y[plan.metric] : y[plan.metric] / x[plan.metric]);
+          }
+          return rs;
+        };
+        const pairs = paired(lgRuns, runs);
+        const ratio = pairs.length ? median(pairs) : NaN;
+        const base = plan.baseline ? paired(runs, samples.get(`${g}|${plan.baseline}`) ?? []) : [];
+        const cpuUs = median(runs.map((x) => (x.cpuPct / 100) * (plan.metric === 'opsPerSec' ? 1e6 / x.opsPerSec : x.nsPerOp / 1000)));
+        out.results[`${g}|${c.impl}`] = {
+          median: m,
+          min: Math.min(...v),
+          max: Math.max(...v),
+          cpuPct: median(runs.map((x) => x.cpuPct)),
+          cpuUsPerOp: cpuUs,
+          ratio,
+          ratioMin: Math.min(...pairs),
+          ratioMax: Math.max(...pairs),
+          ...(plan.baseline ? { vsBaseline: median(base), vsBaselineMin: Math.min(...base), vsBaselineMax: Math.max(...base) } : {}),
+          samples: runs,
+        };
+        const ratioText = c.impl === 'lifeguard' ? '—' : `${ratio.toFixed(2)}× (${Math.min(...pairs).toFixed(2)}–${Math.max(...pairs).toFixed(2)})`;
+        const baseText = plan.baseline ? ` ${median(base).toFixed(2)}× (${Math.min(...base).toFixed(2)}–${Math.max(...base).toFixed(2)}) |` : '';
         console.log(
-          `| ${c.impl} | ${fmt(m)} | ${fmt(Math.min(...v))}–${fmt(Math.max(...v))} | ${Math.round(median(runs.map((x) => x.cpuPct)))} | ${c.impl === 'lifeguard' ? '—' : `${ratio.toFixed(2)}×`} |`,
+          `| ${c.impl} | ${fmt(m)} | ${fmt(Math.min(...v))}–${fmt(Math.max(...v))} | ${Math.round(median(runs.map((x) => x.cpuPct)))} | ${cpuUs.toFixed(cpuUs < 10 ? 2 : 1)} | ${ratioText} |${baseText}`,
         );
       }
       console.log('');
