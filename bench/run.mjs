@@ -14,7 +14,7 @@ if (quick) Object.assign(env, { BENCH_WARMUP_MS: '200', BENCH_WINDOW_MS: '400' }
 
 const plans = {
   cycle: {
-    rounds: 5,
+    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
     cases: [1, 64].flatMap((c) =>
       ['lifeguard', 'lifeguard-nostack', 'lifeguard-off', 'lifeguard-always', 'generic-pool', 'tarn', 'pg-pool'].map((impl) => ({
         impl,
@@ -36,7 +36,7 @@ const plans = {
     baseline: 'pg.Pool',
   },
   redis: {
-    rounds: 5,
+    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
     cases: [
       ...['lifeguard', 'ioredis'].map((impl) => ({ impl, args: ['--test', 'get'], group: 'GET on the shared client, 64 callers' })),
       ...['lifeguard', 'generic-pool', 'node-redis'].map((impl) => ({ impl, args: ['--test', 'blpop'], group: 'pooled BLPOP, 16 callers, 10 connections' })),
