@@ -10,6 +10,8 @@ describe('a connection killed on the server while idle', () => {
       pool.withConnection(async (c) => (await c.query('select pg_backend_pid() as pid')).rows[0].pid as number),
       pool.withConnection(async (c) => (await c.query('select pg_backend_pid() as pid')).rows[0].pid as number),
     ]);
+    // a connection opened for the second call may still be on its way when the first came back
+    await waitFor(() => pool.stats().creating === 0);
     expect(pool.stats().idle).toBeGreaterThanOrEqual(1);
     const idleBefore = pool.stats().idle;
 
