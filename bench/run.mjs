@@ -95,7 +95,7 @@ for (const suite of suites) {
   if (plan.micro) {
     const runs = samples.get('micro|node') ?? [];
     console.log('| operation | ns/op (median of rounds) | min–max |\n|---|---:|---:|');
-    for (const k of Object.keys(runs[0] ?? {}).filter((k) => k !== 'impl')) {
+    for (const k of Object.keys(runs[0] ?? {}).filter((k) => k !== 'impl' && k !== 'round')) {
       const v = runs.map((x) => x[k]);
       out.results[k] = { median: median(v), min: Math.min(...v), max: Math.max(...v) };
       console.log(`| ${k} | ${fmt(median(v))} | ${fmt(Math.min(...v))}–${fmt(Math.max(...v))} |`);
