@@ -101,6 +101,17 @@ for (const suite of suites) {
       console.log(`| ${k} | ${fmt(median(v))} | ${fmt(Math.min(...v))}–${fmt(Math.max(...v))} |`);
     }
   } else {
+    // Ratios of the two measurements of the same round (a over b, "higher is better"):
+    // drift of the machine between rounds hits both sides of a pair alike, so these spread
+    // far less than a ratio of two medians.
+    const paired = (a, b) => {
+      const rs = [];
+      for (const x of b) {
+        const y = a.find((l) => l.round === x.round);
+        if (y) rs.push(plan.lowerIsBetter ? x[plan.metric] / y[plan.metric] : y[plan.metric] / x[plan.metric]);
+      }
+      return rs;
+    };
     const groups = [...new Set(plan.cases.map((c) => c.group))];
     for (const g of groups) {
       console.log(
@@ -112,16 +123,6 @@ for (const suite of suites) {
         if (runs.length === 0) continue;
         const v = runs.map((x) => x[plan.metric]);
         const m = median(v);
-        // Ratios of the two measurements of the same round: drift of the machine between
-        // rounds hits both sides of a pair alike, so these spread far less than raw figures.
-        const paired = (a, b) => {
-          const rs = [];
-          for (const x of b) {
-            const y = a.find((l) => l.round === x.round);
-            if (y) rs.push(plan.lowerIsBetter ? x[plan.metric] / y[plan.metric] : y[plan.metric] / x[plan.metric]);
-          }
-          return rs;
-        };
         const pairs = paired(lgRuns, runs);
         const ratio = pairs.length ? median(pairs) : NaN;
         const base = plan.baseline ? paired(runs, samples.get(`${g}|${plan.baseline}`) ?? []) : [];

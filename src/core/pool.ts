@@ -308,7 +308,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   /**
-   * Runs `fn` while `lease` counts as held by the current async context, so an
+   * Runs `fn(arg)` (no closure per call) while `lease` counts as held by the current async context, so an
    * acquire inside it is seen as nested. Reuses the request's scope (`runWithTag`,
    * the tag helpers); opens one of its own only when stacks are captured 'always'
    * (tests, development), since on Node 20 a first `AsyncLocalStorage.run` turns on
@@ -1106,7 +1106,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   /** Outstanding leases, oldest first. */
   leases(): LeaseInfo[] {
     const now = performance.now();
-    return this.#leaseRecords().map((r) => leaseInfo(r, this.name, now)).sort((a, b) => b.ageMs - a.ageMs);
+    return this.#leaseRecords().map((r) => leaseInfo(r, this.name, now));
   }
 
   get closing(): boolean {

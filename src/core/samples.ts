@@ -12,7 +12,7 @@ export class Samples {
     const ring = this.#ring;
     ring[this.#next] = value;
     if (++this.#next === ring.length) this.#next = 0;
-    if (this.#count < this.#ring.length) this.#count++;
+    if (this.#count < ring.length) this.#count++;
   }
 
   /** p50, p90, p99 and max of the retained samples, in the samples' unit (0 when empty). */

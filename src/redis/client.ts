@@ -29,11 +29,11 @@ interface Target {
 type Fn = (...args: unknown[]) => unknown;
 const wrappers = new Map<string | symbol, Fn>();
 
-/** Connections opened by these would escape the pool's budget. */
-const REFUSED: Record<string, string> = {
-  duplicate: 'duplicate() opens a connection outside the pool budget; use pool.dedicated()',
-  monitor: 'monitor() opens a connection outside the pool budget; use pool.dedicated()',
-};
+/** Why `prop` is refused on a lease client: these open connections outside the pool's budget. */
+function refusal(prop: string | symbol): string | undefined {
+  // compared directly: this runs on every property read of a lease client
+  return prop === 'duplicate' || prop === 'monitor' ? `${prop}() opens a connection outside the pool budget; use pool.dedicated()` : undefined;
+}
 
 export function connState(raw: Redis): ConnState {
   const r = raw as Redis & { [kConnState]?: ConnState };
@@ -123,7 +123,8 @@ const handler: ProxyHandler<Target> = {
   get(target, prop, receiver) {
     if (prop === kTarget) return target;
     if (prop === kDetach) return undefined;
-    if (prop === 'duplicate' || prop === 'monitor') throw new TypeError(`lifeguard: ${REFUSED[prop]}`);
+    const refused = refusal(prop);
+    if (refused !== undefined) throw new TypeError(`lifeguard: ${refused}`);
     const value = (target.raw as unknown as Record<string | symbol, unknown>)[prop];
     if (typeof value === 'function') {
       lastReceiver = receiver;

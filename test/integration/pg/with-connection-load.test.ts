@@ -52,7 +52,8 @@ describe('withConnection under load', () => {
     expect(peak).toBeLessThanOrEqual(5);
     expect(stats.total).toBeLessThanOrEqual(5);
     // A closed client's backend leaves pg_stat_activity a moment after the socket closes.
-    await waitFor(async () => (await pgConnectionCount(prefix)) === pool.stats().total).catch(() => undefined);
-    expect(await pgConnectionCount(prefix), `destroyed: ${destroyed.join(', ') || 'none'}`).toBe(pool.stats().total);
+    let seen = -1;
+    await waitFor(async () => (seen = await pgConnectionCount(prefix)) === pool.stats().total).catch(() => undefined);
+    expect(seen, `destroyed: ${destroyed.join(', ') || 'none'}`).toBe(pool.stats().total);
   });
 });
