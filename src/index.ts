@@ -49,6 +49,7 @@ export type {
   AcquireOptions,
 } from './core/options.js';
 export type { PoolStats, CloseResult } from './core/pool.js';
+export type { NoSiteReason } from './core/site.js';
 export type { Percentiles } from './core/samples.js';
 export type { Logger } from './core/logger.js';
 export { silentLogger } from './core/logger.js';

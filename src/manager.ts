@@ -139,10 +139,11 @@ function checkName(name: unknown, options: { name?: string }): void {
   }
 }
 
-/** Structural equality of option objects (functions and class instances by identity). */
+/** Structural equality of option objects (RegExps by source and flags; functions and class instances by identity). */
 export function sameOptions(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (a instanceof RegExp || b instanceof RegExp) return a instanceof RegExp && b instanceof RegExp && a.source === b.source && a.flags === b.flags;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const protoA = Object.getPrototypeOf(a);
   if (protoA !== Object.getPrototypeOf(b) || (protoA !== Object.prototype && protoA !== Array.prototype && protoA !== null)) return false;

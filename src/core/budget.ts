@@ -77,6 +77,13 @@ export class Budget {
     });
   }
 
+  /** Counts a held permit under another kind (a pooled lease that became a listener). */
+  move(from: BudgetKind, to: BudgetKind): void {
+    if (this.#held[from] <= 0) throw new Error(`lifeguard: budget moved a ${from} permit it did not hold`);
+    this.#held[from]--;
+    this.#held[to]++;
+  }
+
   /** Returns a permit taken for `kind`. */
   give(kind: BudgetKind): void {
     if (this.#held[kind] <= 0) throw new Error(`lifeguard: budget released a ${kind} permit it did not hold`);

@@ -12,8 +12,12 @@ export interface Driver<C, F> {
   destroy(conn: C): Promise<void>;
   /** Liveness check for a connection idle longer than the validation window. */
   validate(conn: C): Promise<boolean>;
-  /** Calls `onBroken` once when the connection errors or closes on its own. */
-  watch(conn: C, onBroken: (error: Error | undefined) => void): void;
+  /**
+   * Calls `onBroken` once when the connection errors or closes on its own, and
+   * `onListen` when it starts listening for notifications (pg `LISTEN`), which makes
+   * its lease a long-lived listener.
+   */
+  watch(conn: C, onBroken: (error: Error | undefined) => void, onListen: () => void): void;
   /**
    * Synchronous check at release: `undefined` when the connection can be reused as
    * is, else what must be reset (e.g. `'transaction status T'`, `'pending query'`).

@@ -3,6 +3,7 @@
  * (`EventHub.active`), and a listener that throws never breaks the pool.
  */
 import type { Logger } from './logger.js';
+import type { NoSiteReason } from './site.js';
 
 /** Which driver a pool wraps. */
 export type DriverKind = 'pg' | 'redis';
@@ -13,7 +14,7 @@ export interface LeaseInfo {
   readonly id: number;
   /** Name of the pool. */
   readonly pool: string;
-  /** What kind of connection: a pooled lease or a dedicated one. */
+  /** What kind of connection: a pooled lease, a dedicated one, or a lease that ran `LISTEN` (`'listener'`). */
   readonly kind: 'lease' | 'subscriber' | 'listener' | 'dedicated';
   /** Milliseconds since it was acquired. */
   readonly ageMs: number;
@@ -21,8 +22,18 @@ export interface LeaseInfo {
   readonly tag: string | undefined;
   /** First user frame of the acquisition (`file:line:col`), when captured. */
   readonly site: string | undefined;
-  /** The whole acquisition stack, user frames only, when captured. */
+  /**
+   * The acquisition stack when captured: the application frame first, then its
+   * callers, then `(via …)` the dependency frames the call went through.
+   */
   readonly stack: string | undefined;
+  /**
+   * Why `site` is undefined: `'capture-off'`, `'not-sampled'`, `'pending'` (a scoped
+   * call still running; its site is taken a microtask after a report asks),
+   * `'not-awaited'` (a scoped call nobody awaits has no caller to name) or
+   * `'no-application-frame'`. Undefined when there is a site.
+   */
+  readonly noSite?: NoSiteReason;
 }
 
 interface Base {

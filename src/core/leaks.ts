@@ -4,24 +4,78 @@
  */
 import type { DriverKind, LeaseInfo } from './events.js';
 import type { LeaseRecord } from './lease.js';
-import { formatSite, formatStack } from './site.js';
+import { ScopedCall } from './scoped.js';
+import { type FrameMatcher, type NoSiteReason, type SiteHolder, noSiteText, parseSite, siteText, stackText } from './site.js';
+
+/** Where a lease's site comes from: an eager capture or a scoped call. */
+export type SiteSource = SiteHolder | ScopedCall;
+
+/** How a pool turns sites into text. */
+export interface SiteContext {
+  /** `leakDetection.ignoreFrames`. */
+  readonly ignore: readonly FrameMatcher[];
+  /** Why a lease without any capture has none: capture off, or not sampled. */
+  readonly missing: NoSiteReason;
+}
+
+/** The site, stack and missing-site reason of a source. */
+export function describeSite(
+  src: SiteSource | undefined,
+  ctx: SiteContext,
+): { site: string | undefined; stack: string | undefined; noSite: NoSiteReason | undefined } {
+  const scoped = src instanceof ScopedCall;
+  if (src === undefined || (scoped && !src.lazy)) return { site: undefined, stack: undefined, noSite: ctx.missing };
+  const holder = scoped ? src.site : src;
+  if (holder === undefined) return { site: undefined, stack: undefined, noSite: 'pending' };
+  const parsed = parseSite(holder, ctx.ignore);
+  if (parsed.frames.length === 0) return { site: undefined, stack: undefined, noSite: scoped ? 'not-awaited' : 'no-application-frame' };
+  const site = siteText(parsed);
+  return { site, stack: stackText(parsed), noSite: site === undefined ? 'no-application-frame' : undefined };
+}
+
+/** `file:line:col` of a source, or the words for why there is none. */
+export function siteOrReason(src: SiteSource | undefined, ctx: SiteContext): string {
+  const d = describeSite(src, ctx);
+  return d.site ?? `an unrecorded site (${noSiteText(d.noSite!)})`;
+}
 
 /** A lease's report entry. */
 export function leaseInfo(
   rec: LeaseRecord<unknown>,
   pool: string,
   now: number,
+  ctx: SiteContext,
   kind: LeaseInfo['kind'] = 'lease',
 ): LeaseInfo {
+  const d = describeSite(rec.site, ctx);
   return Object.freeze({
     id: rec.id,
     pool,
-    kind,
+    kind: rec.listening ? 'listener' : kind,
     ageMs: Math.round(now - rec.acquiredAt),
     tag: rec.tag,
-    site: formatSite(rec.site),
-    stack: formatStack(rec.site),
+    site: d.site,
+    stack: d.stack,
+    noSite: d.noSite,
   });
+}
+
+/**
+ * Wakes the scoped calls among `records` whose site is not taken yet and runs
+ * `report` once they have captured it (a microtask later), or at once when none
+ * had to be woken.
+ */
+export function afterSites(records: Iterable<{ readonly site: SiteSource | undefined }>, report: () => void): void {
+  let woke = false;
+  for (const r of records) {
+    const s = r.site;
+    if (s instanceof ScopedCall && s.lazy && s.site === undefined) {
+      s.wake();
+      woke = true;
+    }
+  }
+  if (woke) queueMicrotask(report);
+  else report();
 }
 
 /** `9.8 s`, `420 ms`. */
@@ -31,7 +85,13 @@ export function formatDuration(ms: number): string {
   return `${Math.round(ms)} ms`;
 }
 
-const UNKNOWN_SITE = 'an unrecorded site';
+const SHORT_REASON: Readonly<Record<NoSiteReason, string>> = {
+  'capture-off': 'capture off',
+  'not-sampled': 'not sampled',
+  pending: 'site pending',
+  'not-awaited': 'not awaited',
+  'no-application-frame': 'no application frame',
+};
 
 /**
  * The longest holders grouped by acquisition site, e.g.
@@ -41,7 +101,7 @@ export function holdersSummary(infos: readonly LeaseInfo[], maxGroups = 5): stri
   if (infos.length === 0) return 'none';
   const groups = new Map<string, { count: number; oldest: number; tags: Set<string> }>();
   for (const i of infos) {
-    const key = i.site ?? UNKNOWN_SITE;
+    const key = i.site ?? `an unrecorded site (${SHORT_REASON[i.noSite ?? 'no-application-frame']})`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { count: 0, oldest: 0, tags: new Set() }));
     g.count++;
@@ -75,8 +135,8 @@ export function leakBlock(
           : `was garbage-collected without close() after ${formatDuration(info.ageMs)}; its connection was closed`;
   const lines = [`lifeguard: leak (${kind}) in ${driver} pool "${info.pool}": ${info.kind} #${info.id} ${what}`];
   lines.push(`  tag: ${info.tag === undefined ? '(none)' : JSON.stringify(info.tag)}`);
-  if (info.stack) lines.push(`  acquired at:\n${info.stack}`);
-  else lines.push('  acquired at: (no stack: capture is off or this acquire was not sampled; the next ones are)');
+  if (info.site === undefined) lines.push(`  acquired at: (${noSiteText(info.noSite ?? 'no-application-frame')})`);
+  if (info.stack) lines.push(`${info.site === undefined ? '  stack' : '  acquired at'}:\n${info.stack}`);
   if (suppressed > 0) lines.push(`  (${suppressed} similar reports were suppressed)`);
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@
  * `Lease`, which refers to the record.
  */
 import type { LeaseHandle } from './driver.js';
+import type { SiteSource } from './leaks.js';
 import type { SiteHolder } from './site.js';
 
 /** @internal a physical connection inside a pool. */
@@ -38,12 +39,14 @@ export class LeaseRecord<C> {
   handle: object | undefined = undefined;
   /** The async-context list this lease was added to, to remove it on release. */
   scopeHeld: object[] | undefined = undefined;
+  /** `LISTEN` ran on it: a long-lived listener, not a leak (pg; graphile-worker does this). */
+  listening = false;
   constructor(
     readonly id: number,
     readonly owner: object,
     readonly conn: Conn<C>,
     readonly acquiredAt: number,
-    readonly site: SiteHolder | undefined,
+    readonly site: SiteSource | undefined,
     readonly tag: string | undefined,
   ) {}
 }

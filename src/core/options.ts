@@ -37,7 +37,7 @@ export interface LeakDetectionOptions {
    * Capture the acquisition stack on every acquire (`'always'`), on a sample of them
    * (`'sampled'`: `sampleRate`, plus every acquire for a while after a leak or an
    * acquire timeout that had no site), or never (`false`).
-   * @default `'always'` under a test runner (vitest, jest, `node --test`, `NODE_ENV=test`), else `'sampled'`
+   * @default `'always'` under a test runner (vitest, jest, `node --test`, mocha, `NODE_ENV=test`), else `'sampled'`
    */
   captureStacks?: CaptureStacks;
   /**
@@ -50,6 +50,13 @@ export interface LeakDetectionOptions {
    * @default 10
    */
   stackTraceLimit?: number;
+  /**
+   * Frames passed over when the site is picked, besides lifeguard's own, Node's and
+   * `node_modules`: a string matches a frame that contains it, a RegExp one it
+   * matches. For a team's own db-helper wrapper, e.g. `['src/db/helpers.ts']`.
+   * @default []
+   */
+  ignoreFrames?: readonly (string | RegExp)[];
 }
 
 /** What to do when an async context that holds a lease of a pool acquires another. */
@@ -158,6 +165,7 @@ export interface ResolvedLeakDetection {
   readonly captureStacks: CaptureStacks;
   readonly sampleRate: number;
   readonly stackTraceLimit: number;
+  readonly ignoreFrames: readonly (string | RegExp)[];
 }
 
 /** Common options with every field present, checked and frozen. */
@@ -202,7 +210,7 @@ export const DEFAULTS = Object.freeze({
 
 /** Every common option name. */
 export const COMMON_KEYS: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
-const LEAK_KEYS: ReadonlySet<string> = new Set(['thresholdMs', 'captureStacks', 'sampleRate', 'stackTraceLimit']);
+const LEAK_KEYS: ReadonlySet<string> = new Set(['thresholdMs', 'captureStacks', 'sampleRate', 'stackTraceLimit', 'ignoreFrames']);
 const SATURATION_KEYS: ReadonlySet<string> = new Set(['warn', 'critical']);
 const RECONNECT_KEYS: ReadonlySet<string> = new Set(['baseMs', 'maxMs', 'maxAttempts']);
 const BREAKER_KEYS: ReadonlySet<string> = new Set(['failureThreshold', 'resetTimeoutMs']);
@@ -214,7 +222,9 @@ export function underTestRunner(env: NodeJS.ProcessEnv = process.env): boolean {
     env.VITEST !== undefined ||
     env.JEST_WORKER_ID !== undefined ||
     env.NODE_TEST_CONTEXT !== undefined ||
-    env.NODE_ENV === 'test'
+    env.NODE_ENV === 'test' ||
+    // mocha and jasmine set no variable; their globals are there while test files load
+    (env === process.env && typeof (globalThis as { describe?: unknown }).describe === 'function' && typeof (globalThis as { it?: unknown }).it === 'function')
   );
 }
 
@@ -237,7 +247,14 @@ export function leakDefaults(env: NodeJS.ProcessEnv = process.env): ResolvedLeak
     captureStacks: underTestRunner(env) ? 'always' : 'sampled',
     sampleRate: 0.02,
     stackTraceLimit: 10,
+    ignoreFrames: [],
   };
+}
+
+function frameMatchers(c: OptionChecker, value: unknown): readonly (string | RegExp)[] {
+  const ok = Array.isArray(value) && value.every((m) => (typeof m === 'string' && m.length > 0) || m instanceof RegExp);
+  if (!ok) c.fail('leakDetection.ignoreFrames', 'an array of non-empty strings and RegExps', value);
+  return Object.freeze([...(value as (string | RegExp)[])]);
 }
 
 /** Checks values and builds `ConfigError`s that name the pool, the option and the value. */
@@ -361,6 +378,7 @@ export function resolveCommonOptions(
         o.stackTraceLimit === undefined
           ? d.stackTraceLimit
           : c.int('leakDetection.stackTraceLimit', o.stackTraceLimit, 1),
+      ignoreFrames: o.ignoreFrames === undefined ? d.ignoreFrames : frameMatchers(c, o.ignoreFrames),
     });
   }
 

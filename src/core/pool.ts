@@ -20,10 +20,11 @@ import {
 } from './errors.js';
 import type { CircuitState, DestroyReason, DriverKind, EventHub, LeaseInfo, LifeguardEvent } from './events.js';
 import { Conn, Lease, LeaseRecord, type LeaseOwner, kRecord } from './lease.js';
-import { formatDuration, holdersSummary, leakBlock, leaseInfo } from './leaks.js';
+import { type SiteContext, type SiteSource, afterSites, describeSite, formatDuration, holdersSummary, leakBlock, leaseInfo, siteOrReason } from './leaks.js';
 import { LogLimiter, safeLog } from './logger.js';
 import type { AcquireOptions, ResolvedCommonOptions } from './options.js';
 import { type Percentiles, Samples } from './samples.js';
+import { ScopedCall } from './scoped.js';
 import { captureSite, formatSite, type SiteHolder } from './site.js';
 import { WaiterQueue } from './waiters.js';
 
@@ -101,7 +102,7 @@ interface Waiter<C, F> {
   settled: boolean;
   resolve: (lease: Lease<C, F>) => void;
   reject: (error: unknown) => void;
-  readonly site: SiteHolder | undefined;
+  readonly site: SiteSource | undefined;
   readonly tag: string | undefined;
   readonly scope: Scope | undefined;
   readonly track: boolean;
@@ -169,6 +170,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #sampleTick = 0;
   readonly #samplePeriod: number;
   readonly #captureAlways: boolean;
+  /** Scoped calls are attributed lazily (capture is on at all). */
+  readonly #lazySites: boolean;
+  readonly #siteCtx: SiteContext;
   #escalatedUntil = 0;
   readonly #finalizer: FinalizationRegistry<LeaseRecord<C>> | undefined;
   readonly #nestedSeen = new Set<string>();
@@ -190,6 +194,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #closePromise: Promise<CloseResult> | undefined;
   #onDrained: (() => void) | undefined;
   readonly #sweeper: ReturnType<typeof setInterval>;
+  readonly #sweepMs: number;
 
   constructor(driver: Driver<C, F>, options: ResolvedCommonOptions, events: EventHub, hooks: PoolHooks<C, F> = {}) {
     this.name = options.name;
@@ -203,11 +208,17 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const ld = options.leakDetection;
     this.#samplePeriod = ld !== false && ld.sampleRate > 0 ? Math.max(1, Math.round(1 / ld.sampleRate)) : Infinity;
     this.#captureAlways = ld !== false && ld.captureStacks === 'always';
+    this.#lazySites = ld !== false && ld.captureStacks !== false;
+    this.#siteCtx = {
+      ignore: ld === false ? [] : ld.ignoreFrames,
+      missing: ld === false || ld.captureStacks === false ? 'capture-off' : 'not-sampled',
+    };
     this.#finalizer = ld === false ? undefined : new FinalizationRegistry((rec) => this.#onLost(rec));
     const periods = [1000];
     if (options.idleTimeoutMs > 0) periods.push(options.idleTimeoutMs / 2);
     if (ld !== false) periods.push(ld.thresholdMs / 2);
-    this.#sweeper = setInterval(() => this.#sweep(), Math.max(5, Math.min(...periods)));
+    this.#sweepMs = Math.max(5, Math.min(...periods));
+    this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
     this.#sweeper.unref();
     const cb = options.circuitBreaker;
     this.#breaker = cb === false ? undefined : new Breaker(cb.failureThreshold, cb.resetTimeoutMs);
@@ -249,6 +260,21 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return captureSite(entry, ld.stackTraceLimit);
   }
 
+  /**
+   * The sink and promise of a scoped call (`query`, `withConnection`,
+   * `withTransaction`): nothing is captured now; a report that needs the site wakes
+   * the call to capture its awaiting caller's line (see scoped.ts).
+   */
+  scoped<T>(entry: Entry): ScopedCall<T> {
+    const ld = this.options.leakDetection;
+    return new ScopedCall<T>(this.#lazySites, ld === false ? 1 : ld.stackTraceLimit, entry);
+  }
+
+  /** How sites of this pool become text (`leakDetection.ignoreFrames`, and why a site is missing). */
+  get siteContext(): SiteContext {
+    return this.#siteCtx;
+  }
+
   #escalate(): void {
     const ld = this.options.leakDetection;
     if (ld === false || ld.captureStacks !== 'sampled') return;
@@ -268,7 +294,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    * Checks out a connection. `track` marks leases the user holds (tracked for
    * garbage collection and nested acquires); internal `query()` leases are not.
    */
-  acquire(opts: AcquireOptions | undefined, site: SiteHolder | undefined, track: boolean): Promise<Lease<C, F>> {
+  acquire(opts: AcquireOptions | undefined, site: SiteSource | undefined, track: boolean): Promise<Lease<C, F>> {
     if (this.#closing) return Promise.reject(new PoolClosedError(this.name));
     if (this.#breakerTripped) {
       const err = this.#circuitOpenError();
@@ -280,8 +306,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     if (scope !== undefined && scope.held.length > 0 && this.options.onNestedAcquire !== 'ignore') {
       nested = this.#findHeld(scope);
       if (nested !== undefined) {
-        const err = this.#nestedAcquire(nested, site, tag);
-        if (err) return Promise.reject(err);
+        const refused = this.#nestedAcquire(nested, site, tag);
+        if (refused) return refused;
       }
     }
     if (opts?.signal?.aborted) return Promise.reject(opts.signal.reason);
@@ -298,7 +324,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    * nothing else applies (nobody waiting, circuit closed, no held lease in this
    * context); undefined otherwise, and the caller takes `acquire()`.
    */
-  acquireNow(site: SiteHolder | undefined): Lease<C, F> | undefined {
+  acquireNow(site: SiteSource | undefined): Lease<C, F> | undefined {
     if (this.#closing || this.#breakerTripped || this.#waiters.size > 0 || this.#idle.length === 0) return undefined;
     const scope = contextStorage.getStore();
     if (scope !== undefined && scope.held.length > 0) return undefined;
@@ -328,6 +354,48 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return fn(arg);
   }
 
+  /**
+   * A scoped call's body: takes a lease, runs `fn(client)` holding it, releases it
+   * and settles `call` with the outcome; never rejects. `failed` maps the callback's
+   * error to what the release gets (a reason to close the connection, or undefined)
+   * and what the caller gets.
+   */
+  async runScoped<T>(
+    call: ScopedCall<T>,
+    opts: AcquireOptions | undefined,
+    fn: (client: F) => Promise<T> | T,
+    failed?: (error: unknown) => { readonly release: unknown; readonly error: unknown },
+  ): Promise<void> {
+    let lease: Lease<C, F>;
+    try {
+      lease = await this.acquire(opts, call, false);
+    } catch (err) {
+      call.reject(err);
+      return;
+    }
+    const rec = lease[kRecord];
+    let result: T;
+    try {
+      result = await this.holding(lease, fn, lease.client);
+    } catch (err) {
+      const f = failed?.(err);
+      try {
+        if (!rec.released) this.releaseLease(rec, f?.release, undefined);
+      } catch {
+        // a throwing 'release' listener: the callback's error is the one to report
+      }
+      call.reject(f === undefined ? err : f.error);
+      return;
+    }
+    try {
+      if (!rec.released) this.releaseLease(rec, undefined, undefined);
+    } catch (err) {
+      call.reject(err);
+      return;
+    }
+    call.resolve(result);
+  }
+
   #findHeld(scope: Scope): LeaseRecord<C> | undefined {
     for (const h of scope.held) {
       const r = h as LeaseRecord<C>;
@@ -336,29 +404,43 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return undefined;
   }
 
-  #nestedAcquire(held: LeaseRecord<C>, site: SiteHolder | undefined, tag: string | undefined): Error | undefined {
-    const heldSite = formatSite(held.site);
-    const newSite = formatSite(site);
-    if (this.events.active) {
-      this.#emit({ type: 'nested-acquire', pool: this.name, driver: this.kind, time: Date.now(), heldSite, site: newSite, tag });
+  /**
+   * Reports a nested acquire once the sites of both calls are known (scoped calls
+   * capture theirs a microtask later); with 'throw', the acquire's rejection.
+   */
+  #nestedAcquire(held: LeaseRecord<C>, site: SiteSource | undefined, tag: string | undefined): Promise<never> | undefined {
+    const report = (): Error | undefined => {
+      const heldSite = describeSite(held.site, this.#siteCtx).site;
+      const newSite = describeSite(site, this.#siteCtx).site;
+      if (this.events.active) {
+        this.#emit({ type: 'nested-acquire', pool: this.name, driver: this.kind, time: Date.now(), heldSite, site: newSite, tag });
+      }
+      const text =
+        `lifeguard: pool "${this.name}": nested acquire at ${newSite ?? 'an unrecorded site'} while this async context ` +
+        `already holds lease #${held.id} of the same pool (acquired at ${heldSite ?? 'an unrecorded site'}). ` +
+        `When every connection is held by such callers, they all wait for each other: the nested-acquire deadlock. ` +
+        `Pass the held client down instead of acquiring again.`;
+      if (this.options.onNestedAcquire === 'throw') return new NestedAcquireError(text, this.name, heldSite, newSite);
+      const key = `${heldSite}>${newSite}`;
+      if (!this.#nestedSeen.has(key)) {
+        if (this.#nestedSeen.size < 1000) this.#nestedSeen.add(key);
+        safeLog(this.options.logger, 'warn', text);
+      }
+      return undefined;
+    };
+    // still inside the new call: its own line is on the stack now (a nested call is often returned, not awaited)
+    if (site instanceof ScopedCall) site.captureNow();
+    const both = [held, { site }];
+    if (this.options.onNestedAcquire === 'throw') {
+      return new Promise<never>((_, reject) => setImmediate(() => afterSites(both, () => reject(report()))));
     }
-    const text =
-      `lifeguard: pool "${this.name}": nested acquire at ${newSite ?? 'an unrecorded site'} while this async context ` +
-      `already holds lease #${held.id} of the same pool (acquired at ${heldSite ?? 'an unrecorded site'}). ` +
-      `When every connection is held by such callers, they all wait for each other: the nested-acquire deadlock. ` +
-      `Pass the held client down instead of acquiring again.`;
-    if (this.options.onNestedAcquire === 'throw') return new NestedAcquireError(text, this.name, heldSite, newSite);
-    const key = `${heldSite}>${newSite}`;
-    if (!this.#nestedSeen.has(key)) {
-      if (this.#nestedSeen.size < 1000) this.#nestedSeen.add(key);
-      safeLog(this.options.logger, 'warn', text);
-    }
+    setImmediate(() => afterSites(both, report));
     return undefined;
   }
 
   #wait(
     opts: AcquireOptions | undefined,
-    site: SiteHolder | undefined,
+    site: SiteSource | undefined,
     tag: string | undefined,
     scope: Scope | undefined,
     track: boolean,
@@ -584,12 +666,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   #onWaiterTimeout(w: Waiter<C, F>): void {
     if (w.settled) return;
-    this.#waiters.cancel(w);
+    this.#waiters.cancel(w); // marks it settled: nothing grants it while its error is built
     if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
     this.#timeouts++;
     const now = performance.now();
     const waitedMs = Math.round(now - w.enqueuedAt);
-    const err = this.#timeoutError(w, waitedMs, now);
+    const recs = this.#leaseRecords();
+    const snapshot = { active: this.#active, idle: this.#idle.length, waiting: this.#waiters.size + 1, max: this.options.max };
+    const failing = this.#lastConnectError !== undefined && this.#all.size < this.options.max;
     if (this.events.active) {
       this.#emit({
         type: 'acquire-timeout',
@@ -603,15 +687,22 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         tag: w.tag,
       });
     }
-    w.reject(err);
     this.#afterWaiterGone();
+    // the holders' sites first (scoped calls capture theirs a microtask later), then the error
+    const holders = w.nestedHeld === undefined ? recs : [...recs, w.nestedHeld];
+    afterSites(holders, () => w.reject(this.#timeoutError(w, waitedMs, now, recs, snapshot, failing)));
   }
 
-  #timeoutError(w: Waiter<C, F>, waitedMs: number, now: number): AcquireTimeoutError {
-    const infos = this.#leaseRecords().map((r) => leaseInfo(r, this.name, now));
-    if (infos.some((i) => i.site === undefined)) this.#escalate();
-    const snapshot = { active: this.#active, idle: this.#idle.length, waiting: this.#waiters.size + 1, max: this.options.max };
-    const failing = this.#lastConnectError !== undefined && this.#all.size < this.options.max;
+  #timeoutError(
+    w: Waiter<C, F>,
+    waitedMs: number,
+    now: number,
+    recs: readonly LeaseRecord<C>[],
+    snapshot: { active: number; idle: number; waiting: number; max: number },
+    failing: boolean,
+  ): AcquireTimeoutError {
+    const infos = recs.map((r) => leaseInfo(r, this.name, now, this.#siteCtx));
+    if (infos.some((i) => i.noSite === 'not-sampled')) this.#escalate();
     const reason: AcquireTimeoutCause = this.#breakerTripped ? 'circuit-open' : failing ? 'connect-failing' : 'pool-full';
     let msg =
       `lifeguard: pool "${this.name}": no connection within ${w.timeoutMs} ms ` +
@@ -626,7 +717,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     msg += `; longest holders: ${holdersSummary(infos)}`;
     if (w.nestedHeld !== undefined) {
       msg +=
-        `. The caller already holds lease #${w.nestedHeld.id} of this pool (acquired at ${formatSite(w.nestedHeld.site) ?? 'an unrecorded site'}): ` +
+        `. The caller already holds lease #${w.nestedHeld.id} of this pool (acquired at ${siteOrReason(w.nestedHeld.site, this.#siteCtx)}): ` +
         `this is the nested-acquire deadlock; pass the held client down instead of acquiring again`;
     }
     return new AcquireTimeoutError(msg, {
@@ -659,7 +750,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   #lease(
     conn: Conn<C>,
-    site: SiteHolder | undefined,
+    site: SiteSource | undefined,
     tag: string | undefined,
     now: number,
     waitMs: number,
@@ -779,7 +870,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         const conn = new Conn<C>(++this.#connSeq, raw, now, life > 0 ? now + life - Math.random() * life * 0.1 : Infinity);
         this.#all.add(conn);
         this.#created++;
-        this.#driver.watch(raw, (err) => this.#onBroken(conn, err));
+        this.#driver.watch(raw, (err) => this.#onBroken(conn, err), () => this.#onListen(conn));
         this.#hooks.onConnect?.(raw);
         if (this.events.active) {
           this.#emit({ type: 'connect', pool: this.name, driver: this.kind, time: Date.now(), connectionId: conn.id, durationMs: now - started });
@@ -914,6 +1005,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   /** Takes a record out of the lease table (release, loss or force). */
   #finish(rec: LeaseRecord<C>, now: number): void {
     this.#active--;
+    if (rec.listening) this.budget.move('listener', 'pooled');
     rec.conn.lease = undefined;
     rec.handle = undefined;
     this.#released++;
@@ -924,7 +1016,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       if (i !== -1) held.splice(i, 1);
     }
     if (rec.reported) {
-      const info = leaseInfo(rec, this.name, now);
+      const info = leaseInfo(rec, this.name, now, this.#siteCtx);
       if (this.events.active) {
         this.#emit({ type: 'leak-resolved', pool: this.name, driver: this.kind, time: Date.now(), lease: info, heldMs: now - rec.acquiredAt });
       }
@@ -960,14 +1052,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       pool: this.name,
       leaseId: rec.id,
       what,
-      acquiredAt: formatSite(rec.site),
+      acquiredAt: describeSite(rec.site, this.#siteCtx).site,
       releasedAt: formatSite(rec.releaseSite) ?? rec.releaseNote,
     });
   }
 
   /** @internal */
   describeSite(rec: LeaseRecord<C>): string | undefined {
-    return formatSite(rec.site);
+    return describeSite(rec.site, this.#siteCtx).site;
   }
 
   /** @internal */
@@ -994,6 +1086,17 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       this.#idle.splice(i, 1);
       this.#destroy(conn, 'error', conn.broken);
     }
+  }
+
+  /**
+   * `LISTEN` ran on a leased connection: the lease is a long-lived listener from now
+   * on (no held-too-long report; counted as a listener in the budget).
+   */
+  #onListen(conn: Conn<C>): void {
+    const rec = conn.lease;
+    if (rec === undefined || rec.listening) return;
+    rec.listening = true;
+    this.budget.move('pooled', 'listener');
   }
 
   #destroy(conn: Conn<C>, reason: DestroyReason, detail: string | undefined): void {
@@ -1034,7 +1137,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     rec.released = true;
     rec.releaseNote = 'garbage collection (never released)';
     const now = performance.now();
-    const info = leaseInfo(rec, this.name, now);
+    const info = leaseInfo(rec, this.name, now, this.#siteCtx);
     this.#finish(rec, now);
     this.#checkSaturation();
     this.#reportLeak('lost', info);
@@ -1042,7 +1145,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   #reportLeak(kind: 'held-too-long' | 'lost' | 'unreleased-at-close', info: LeaseInfo): void {
-    if (info.site === undefined) this.#escalate();
+    if (info.noSite === 'not-sampled') this.#escalate();
     if (this.events.active) {
       this.#emit({ type: 'leak', pool: this.name, driver: this.kind, time: Date.now(), kind, lease: info });
     }
@@ -1066,15 +1169,26 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     const ld = this.options.leakDetection;
     if (ld !== false) {
+      let due: LeaseRecord<C>[] | undefined;
       for (const rec of this.#leaseRecords()) {
         if (rec.handle !== undefined) {
           this.#finalizer!.register(rec.handle, rec);
           rec.handle = undefined;
         }
-        if (!rec.reported && now - rec.acquiredAt >= ld.thresholdMs) {
+        const age = now - rec.acquiredAt;
+        // a scoped call out for a sweep period or more takes its site now, so leases() and reports have it
+        if (age >= this.#sweepMs && rec.site instanceof ScopedCall) rec.site.wake();
+        if (!rec.reported && !rec.listening && age >= ld.thresholdMs) {
           rec.reported = true;
-          this.#reportLeak('held-too-long', leaseInfo(rec, this.name, now));
+          (due ??= []).push(rec);
         }
+      }
+      if (due !== undefined) {
+        const reported = due;
+        afterSites(reported, () => {
+          const at = performance.now();
+          for (const rec of reported) this.#reportLeak('held-too-long', leaseInfo(rec, this.name, at, this.#siteCtx));
+        });
       }
     }
     this.#ensureMin();
@@ -1106,7 +1220,10 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   /** Outstanding leases, oldest first. */
   leases(): LeaseInfo[] {
     const now = performance.now();
-    return this.#leaseRecords().map((r) => leaseInfo(r, this.name, now));
+    const recs = this.#leaseRecords();
+    // scoped calls not yet attributed capture their site a microtask from now
+    afterSites(recs, noop);
+    return recs.map((r) => leaseInfo(r, this.name, now, this.#siteCtx));
   }
 
   get closing(): boolean {
@@ -1162,7 +1279,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const now = performance.now();
     const out: LeaseInfo[] = [];
     for (const rec of this.#leaseRecords()) {
-      out.push(leaseInfo(rec, this.name, now));
+      out.push(leaseInfo(rec, this.name, now, this.#siteCtx));
       rec.released = true;
       rec.releaseNote = note;
       this.#finish(rec, now);
@@ -1217,9 +1334,12 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       this.#onDrained = undefined;
     }
     const forced: LeaseInfo[] = [];
+    const recs = this.#leaseRecords();
+    await new Promise<void>((resolve) => afterSites(recs, resolve));
     const now = performance.now();
-    for (const rec of this.#leaseRecords()) {
-      const info = leaseInfo(rec, this.name, now);
+    for (const rec of recs) {
+      if (rec.released) continue;
+      const info = leaseInfo(rec, this.name, now, this.#siteCtx);
       rec.released = true;
       rec.releaseNote = 'pool close (forced)';
       this.#finish(rec, now);
@@ -1231,6 +1351,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return { forced };
   }
 }
+
+function noop(): void {}
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

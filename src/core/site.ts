@@ -1,22 +1,42 @@
 /**
- * Acquisition sites: captured structurally on the hot path (one
- * `Error.captureStackTrace` into a plain holder), formatted only when a report
- * needs the text. Frames of lifeguard itself and of Node internals are dropped, so
- * the first frame of a report is the user's line.
+ * Acquisition sites: captured structurally (one `Error.captureStackTrace` into a
+ * plain holder), parsed and formatted only when a report needs the text. The site
+ * is the first *application* frame: lifeguard's own frames, Node internals,
+ * dependencies (`node_modules`) and frames matching `leakDetection.ignoreFrames`
+ * are passed over; dependency frames stay in the printed stack for context.
  */
+import { readFileSync } from 'node:fs';
 
-/** A captured, not yet formatted stack. */
+/** A captured, not yet parsed stack. */
 export interface SiteHolder {
   stack?: string;
-  /** Cached formatted user frames. */
-  frames?: readonly string[];
+  /** Set once parsed (the raw text is dropped then). */
+  parsed?: ParsedSite;
 }
+
+/** A parsed capture. */
+export interface ParsedSite {
+  /** Frames without lifeguard's and Node's, `at ` prefix removed. */
+  readonly frames: readonly string[];
+  /** Index in `frames` of the first application frame, -1 when there is none. */
+  readonly app: number;
+}
+
+/**
+ * Why a report has no site: capture is off, this acquire was not sampled, the
+ * scoped call is still running and its site not taken yet, the call was not awaited
+ * (no async caller to name), or every frame was lifeguard's, Node's or a dependency's.
+ */
+export type NoSiteReason = 'capture-off' | 'not-sampled' | 'pending' | 'not-awaited' | 'no-application-frame';
+
+/** Frames a team wants passed over when the site is picked (its own db helpers). */
+export type FrameMatcher = string | RegExp;
 
 type Entry = (...args: never[]) => unknown;
 
 /**
- * Captures the current stack above `entry` (the public lifeguard method the user
- * called), keeping at most `limit` frames.
+ * Captures the current stack below `entry` (the public lifeguard method the user
+ * called; it and everything above it are cut), keeping at most `limit` frames.
  */
 export function captureSite(entry: Entry, limit: number): SiteHolder {
   const holder: SiteHolder = {};
@@ -27,73 +47,150 @@ export function captureSite(entry: Entry, limit: number): SiteHolder {
   return holder;
 }
 
-const OWN_DIR = ownDirectory();
+/**
+ * lifeguard's own files: its `src/` or `dist/` folder when this module runs from
+ * the lifeguard package (found through its package.json). When lifeguard is bundled
+ * into an application there is no such folder: its frames are cut at capture time
+ * (the `entry` above), and the bundle's other frames are the application's.
+ */
+const OWN_DIRS = ownDirectories();
 
-function ownDirectory(): string | undefined {
+function ownDirectories(): readonly string[] {
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder);
   const first = holder.stack?.split('\n')[1];
-  const found = first ? frameFile(first) : undefined;
-  if (!found) return undefined;
-  const file = found.startsWith('file://') ? decodeURIComponent(found.slice(7)) : found;
-  // .../lifeguard/dist/x.js or .../src/core/site.ts: the package root is above dist/ or src/
-  const m = /^(.*[\\/])(?:dist|src)[\\/]/.exec(file);
-  return m ? m[1] : undefined;
+  const loc = first === undefined ? undefined : frameLocation(first.trim().slice(3));
+  const file = loc === undefined ? undefined : fileOf(loc);
+  if (file === undefined) return [];
+  const m = /^(.*[\\/])(dist|src)[\\/]/.exec(file);
+  if (!m) return [];
+  const root = m[1]!;
+  try {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { name?: unknown };
+    if (pkg.name !== 'lifeguard') return [];
+  } catch {
+    return [];
+  }
+  return m[2] === 'src' ? [`${root}src`] : [`${root}dist`];
 }
 
-function frameFile(frame: string): string | undefined {
-  const m = /\(([^()]+):\d+:\d+\)\s*$/.exec(frame) ?? /at (?:async )?([^\s()]+):\d+:\d+\s*$/.exec(frame);
-  return m?.[1];
+/** The location part of a frame (`/a/b.js:1:2`, `node:internal/…`, `native`, `<anonymous>`). */
+function frameLocation(frame: string): string {
+  if (!frame.endsWith(')')) return frame.startsWith('async ') ? frame.slice(6) : frame;
+  // the last balanced parenthesis group: `fn (loc)`, `eval (eval at x (loc), <anonymous>:1:1)`
+  let depth = 0;
+  for (let i = frame.length - 1; i >= 0; i--) {
+    const ch = frame[i];
+    if (ch === ')') depth++;
+    else if (ch === '(' && --depth === 0) return frame.slice(i + 1, -1);
+  }
+  return frame;
 }
 
-function isOwnOrInternal(frame: string): boolean {
-  if (frame.includes('(node:') || frame.includes(' node:') || frame.includes('<anonymous>')) return true;
-  if (OWN_DIR === undefined) return false;
-  const file = frameFile(frame);
-  if (!file) return false;
-  const path = file.startsWith('file://') ? decodeURIComponent(file.slice(7)) : file;
-  if (!path.startsWith(OWN_DIR)) return false;
-  const rest = path.slice(OWN_DIR.length);
-  // only lifeguard's own sources; the tests and examples beside them are user code
-  return rest.startsWith('src/') || rest.startsWith('dist/') || rest.startsWith('src\\') || rest.startsWith('dist\\');
+/** The file of a location with line and column (`file://` URLs decoded), else undefined. */
+function fileOf(loc: string): string | undefined {
+  const m = /^(.*):\d+:\d+$/.exec(loc);
+  if (!m) return undefined;
+  const f = m[1]!;
+  return f.startsWith('file://') ? decodeURIComponent(f.slice(7)) : f;
 }
 
-/** The user frames of a captured site, without the `at ` prefix. */
-export function siteFrames(holder: SiteHolder): readonly string[] {
-  if (holder.frames) return holder.frames;
+const enum Kind {
+  Skip, // lifeguard's own, Node internals, native code
+  Dependency,
+  Application,
+}
+
+function classify(frame: string, ignore: readonly FrameMatcher[]): Kind {
+  const loc = frameLocation(frame);
+  if (loc.startsWith('node:') || loc.startsWith('internal/')) return Kind.Skip;
+  const file = fileOf(loc);
+  if (file === undefined) return Kind.Skip; // native, <anonymous>, `index 0` of Promise.all
+  for (const dir of OWN_DIRS) {
+    if (file.startsWith(dir) && (file[dir.length] === '/' || file[dir.length] === '\\')) return Kind.Skip;
+  }
+  if (file.includes('/node_modules/') || file.includes('\\node_modules\\')) return Kind.Dependency;
+  for (const m of ignore) {
+    if (typeof m === 'string') {
+      if (frame.includes(m)) return Kind.Dependency;
+    } else {
+      m.lastIndex = 0; // a /g or /y RegExp keeps state between calls
+      if (m.test(frame)) return Kind.Dependency;
+    }
+  }
+  return Kind.Application;
+}
+
+/** Parses a capture once; later calls return the cached result. */
+export function parseSite(holder: SiteHolder, ignore: readonly FrameMatcher[]): ParsedSite {
+  if (holder.parsed) return holder.parsed;
   const lines = (holder.stack ?? '').split('\n');
   const frames: string[] = [];
+  let app = -1;
   for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (!line.trimStart().startsWith('at ') || isOwnOrInternal(line)) continue;
-    frames.push(line.trim().slice(3));
+    const line = lines[i]!.trim();
+    if (!line.startsWith('at ')) continue;
+    const frame = line.slice(3);
+    const kind = classify(frame, ignore);
+    if (kind === Kind.Skip) continue;
+    if (kind === Kind.Application && app === -1) app = frames.length;
+    frames.push(frame);
   }
-  holder.frames = frames;
+  holder.parsed = { frames, app };
   holder.stack = undefined;
-  return frames;
+  return holder.parsed;
 }
 
-/** `file:line:col` of the first user frame, relative to the working directory. */
-export function formatSite(holder: SiteHolder | undefined): string | undefined {
-  if (!holder) return undefined;
-  const first = siteFrames(holder)[0];
-  if (first === undefined) return undefined;
-  return shortLocation(first);
+/** `file:line:col` of the first application frame, relative to the working directory. */
+export function siteText(parsed: ParsedSite): string | undefined {
+  return parsed.app === -1 ? undefined : shortLocation(parsed.frames[parsed.app]!);
 }
 
-/** The user frames as an indented stack block. */
-export function formatStack(holder: SiteHolder | undefined): string | undefined {
-  if (!holder) return undefined;
-  const frames = siteFrames(holder);
-  if (frames.length === 0) return undefined;
-  return frames.map((f) => `    at ${f}`).join('\n');
+/**
+ * The frames as an indented stack block: the application frame first, then its
+ * callers; the dependency frames it went through follow as `(via …)` lines.
+ */
+export function stackText(parsed: ParsedSite): string | undefined {
+  if (parsed.frames.length === 0) return undefined;
+  const from = parsed.app === -1 ? 0 : parsed.app;
+  const out: string[] = [];
+  for (let i = from; i < parsed.frames.length; i++) out.push(`    at ${parsed.frames[i]}`);
+  for (let i = 0; i < from; i++) out.push(`    (via ${parsed.frames[i]})`);
+  return out.join('\n');
 }
 
 function shortLocation(frame: string): string {
-  const m = /\(([^()]+)\)\s*$/.exec(frame);
-  let loc = m ? m[1]! : frame.replace(/^async /, '');
+  let loc = frameLocation(frame);
   if (loc.startsWith('file://')) loc = decodeURIComponent(loc.slice(7));
   const cwd = process.cwd();
   if (loc.startsWith(cwd + '/') || loc.startsWith(cwd + '\\')) loc = loc.slice(cwd.length + 1);
   return loc;
 }
+
+/** The words a report prints where a site is missing, by reason. */
+export function noSiteText(reason: NoSiteReason): string {
+  switch (reason) {
+    case 'capture-off':
+      return 'no site: stack capture is off (leakDetection.captureStacks: false)';
+    case 'not-sampled':
+      return "no site: this acquire was not sampled (leakDetection.captureStacks 'sampled'); the next ones are, for a while";
+    case 'pending':
+      return 'site pending: the call is still running; its site is taken a moment after a report asks';
+    case 'not-awaited':
+      return 'no site: the call was not awaited, so it has no async caller to name (await it, or pass a tag)';
+    case 'no-application-frame':
+      return 'no application frame: every frame was lifeguard\'s, Node\'s or a dependency\'s (see the tag)';
+  }
+}
+
+/** `file:line:col` of the first application frame of a capture (no ignore list). */
+export function formatSite(holder: SiteHolder | undefined): string | undefined {
+  return holder === undefined ? undefined : siteText(parseSite(holder, NO_IGNORE));
+}
+
+/** The stack block of a capture (no ignore list). */
+export function formatStack(holder: SiteHolder | undefined): string | undefined {
+  return holder === undefined ? undefined : stackText(parseSite(holder, NO_IGNORE));
+}
+
+const NO_IGNORE: readonly FrameMatcher[] = [];

@@ -39,6 +39,8 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
   readonly #opts: ResolvedPgOptions;
   readonly #Client: new (config: pg.ClientConfig) => pg.Client;
   readonly #config: pg.ClientConfig;
+  /** Connections on which `LISTEN` ran: `UNLISTEN *` before the next user gets them. */
+  readonly #listening = new WeakSet<pg.Client>();
 
   constructor(opts: ResolvedPgOptions, Client: new (config: pg.ClientConfig) => pg.Client) {
     this.#opts = opts;
@@ -114,9 +116,18 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     }
   }
 
-  watch(client: pg.Client, onBroken: (error: Error | undefined) => void): void {
+  watch(client: pg.Client, onBroken: (error: Error | undefined) => void, onListen: () => void): void {
     client.on('error', (err: Error) => onBroken(scrubError(err, this.#opts.secrets)));
     client.on('end', () => onBroken(undefined));
+    // one listener per connection (pg emits every CommandComplete anyway): a lease that
+    // ran LISTEN is a long-lived listener (graphile-worker holds one for its whole life)
+    const conn = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+    conn?.on('commandComplete', (msg: { text?: string }) => {
+      if (msg.text === 'LISTEN') {
+        this.#listening.add(client);
+        onListen();
+      }
+    });
   }
 
   dirtyReason(client: pg.Client): string | undefined {
@@ -125,15 +136,26 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     if (c._activeQuery || (c._queryQueue !== undefined && c._queryQueue.length > 0)) return 'query still pending';
     const tx = c.getTransactionStatus ? c.getTransactionStatus() : 'I';
     if (tx === 'T' || tx === 'E') return `transaction status ${tx}`;
+    if (this.#listening.has(client)) return 'listening';
     return undefined;
   }
 
   async reset(client: pg.Client, reason: string): Promise<string | undefined> {
+    const done = await this.#reset(client, reason);
+    if (done === undefined || !this.#listening.has(client)) return done;
+    // the next user must not get this one's notifications
+    await client.query('UNLISTEN *');
+    this.#listening.delete(client);
+    return done === 'listening' ? 'unlisten' : `${done}, unlisten`;
+  }
+
+  async #reset(client: pg.Client, reason: string): Promise<string | undefined> {
+    if (reason === 'listening') return reason;
     if (reason === 'query still pending') {
       // A failed query rejects on ErrorResponse, before its ReadyForQuery: give that a moment.
       if (!(await settles(client, 200))) return undefined;
       const again = this.dirtyReason(client);
-      if (again === undefined) return 'waited for pending query';
+      if (again === undefined || again === 'listening') return 'waited for pending query';
       if (!again.startsWith('transaction')) return undefined;
     } else if (!reason.startsWith('transaction')) {
       return undefined;

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { contextStorage } from '../core/context.js';
 import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js';
-import { Lease, kEnd, kRecord } from '../core/lease.js';
+import { Lease, kRecord } from '../core/lease.js';
 import type { AcquireOptions } from '../core/options.js';
 import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
 import { registry } from '../core/registry.js';
@@ -14,6 +14,7 @@ import { DedicatedTracker, type DedicatedInfo } from '../core/dedicated.js';
 import { PoolClosedError } from '../core/errors.js';
 import { safeLog } from '../core/logger.js';
 import { attachNotifications, type ListenerState, PgListener } from './listener.js';
+import { ScopedCall } from '../core/scoped.js';
 import type { SiteHolder } from '../core/site.js';
 import { PgPoolClient } from './client.js';
 import { PgDriver, isConnectionError } from './driver.js';
@@ -129,25 +130,30 @@ export class LifeguardPgPool extends pg.Pool {
   /**
    * Runs `fn` with a connection and always releases it, also when `fn` throws; a
    * connection whose state is unknown afterwards is closed, one left in a
-   * transaction is rolled back.
+   * transaction is rolled back. Attributed lazily: a report names the line that
+   * awaited this call, at no per-call cost.
    */
   withConnection<T>(fn: (client: PgPoolClient) => Promise<T> | T, opts?: AcquireOptions): Promise<T> {
-    return this.#withLease(this.#core.site(LifeguardPgPool.prototype.withConnection), opts, fn);
+    const call = this.#core.scoped<T>(LifeguardPgPool.prototype.withConnection);
+    void this.#core.runScoped(call, opts, fn, releaseOnError);
+    return call.promise;
   }
 
   /**
    * Runs `fn` in a transaction: `BEGIN` (with the options), `COMMIT` on success,
    * `ROLLBACK` when `fn` throws; the connection is closed if `ROLLBACK` fails.
+   * Attributed lazily, like `withConnection`.
    */
   withTransaction<T>(fn: (client: PgPoolClient) => Promise<T> | T, opts?: TransactionOptions & AcquireOptions): Promise<T> {
-    const site = this.#core.site(LifeguardPgPool.prototype.withTransaction);
+    const call = this.#core.scoped<T>(LifeguardPgPool.prototype.withTransaction);
     let begin: string;
     try {
       begin = beginStatement(this.#core.name, opts);
     } catch (err) {
-      return Promise.reject(err);
+      call.reject(err);
+      return call.promise;
     }
-    return this.#withLease(site, opts, async (client) => {
+    void this.#core.runScoped(call, opts, async (client) => {
       await client.query(begin);
       let result: T;
       try {
@@ -164,28 +170,8 @@ export class LifeguardPgPool extends pg.Pool {
       }
       await client.query('COMMIT');
       return result;
-    });
-  }
-
-  async #withLease<T>(
-    site: SiteHolder | undefined,
-    opts: AcquireOptions | undefined,
-    fn: (client: PgPoolClient) => Promise<T> | T,
-  ): Promise<T> {
-    const lease = await this.#core.acquire(opts, site, false);
-    const rec = lease[kRecord];
-    const client = lease.client;
-    let result: T;
-    try {
-      result = await this.#core.holding(lease, fn, client);
-    } catch (err) {
-      const failedRollback = err instanceof RollbackFailed;
-      // a failed ROLLBACK leaves the connection in an unknown state: close it
-      if (!rec.released) lease[kEnd](failedRollback ? err.rollbackError : isConnectionError(err) ? err : undefined);
-      throw failedRollback ? err.original : err;
-    }
-    if (!rec.released) lease[kEnd](undefined);
-    return result;
+    }, releaseOnError);
+    return call.promise;
   }
 
   /**
@@ -360,51 +346,65 @@ export class LifeguardPgPool extends pg.Pool {
  */
 function query(this: LifeguardPgPool, text: unknown, values?: unknown, callback?: unknown): unknown {
   const core = this._core;
-  const site = core.site(query);
   if (typeof values === 'function') {
     callback = values;
     values = undefined;
   }
   if (typeof text === 'object' && text !== null && typeof (text as { submit?: unknown }).submit === 'function') {
-    return querySubmittable(core, text as pg.Submittable & NodeJS.EventEmitter, values, site);
+    return querySubmittable(core, text as pg.Submittable & NodeJS.EventEmitter, values, core.site(query));
   }
-  const now = core.acquireNow(site);
-  const p = now !== undefined ? run(core, now, text, values) : core.acquire(undefined, site, false).then((l) => run(core, l, text, values));
   if (typeof callback === 'function') {
+    // nobody awaits the callback form, so it has no async caller to name: capture now
+    const site = core.site(query);
+    const call = new ScopedCallSink<pg.QueryResult>();
+    start(core, site, call, text, values);
     const cb = callback as Callback<pg.QueryResult>;
-    p.then(
+    call.promise.then(
       (res) => cb(undefined, res),
       (err: Error) => cb(err),
     );
     return undefined;
   }
-  return p;
+  const call = core.scoped<pg.QueryResult>(query);
+  start(core, call, call, text, values);
+  return call.promise;
 }
 
-/** Runs one query on a lease with pg's callback form (no promise inside pg) and releases it. */
-function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unknown, values: unknown): Promise<pg.QueryResult> {
+/** Takes a connection (synchronously when one is free) and runs one query on it. */
+function start(
+  core: CorePool<pg.Client, PgPoolClient>,
+  site: SiteHolder | ScopedCall<pg.QueryResult> | undefined,
+  call: ScopedCall<pg.QueryResult>,
+  text: unknown,
+  values: unknown,
+): void {
+  const now = core.acquireNow(site);
+  if (now !== undefined) run(core, now, text, values, call);
+  else core.acquire(undefined, site, false).then((l) => run(core, l, text, values, call), (err: unknown) => call.reject(err));
+}
+
+/** Runs one query on a lease with pg's callback form (no promise inside pg), releases it, settles `call`. */
+function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unknown, values: unknown, call: ScopedCall<pg.QueryResult>): void {
   const rec = lease[kRecord];
-  return new Promise<pg.QueryResult>((resolve, reject) => {
-    try {
-      (rec.conn.raw as unknown as { query(t: unknown, v: unknown, cb: (err: Error | null, res: pg.QueryResult) => void): void }).query(
-        text,
-        values,
-        (err, res) => {
-          if (err) {
-            core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
-            reject(err);
-          } else {
-            core.releaseLease(rec, undefined, undefined);
-            resolve(res);
-          }
-        },
-      );
-    } catch (err) {
-      // pg throws at once for a query it cannot send (e.g. `undefined`): the connection is fine
-      if (!rec.released) core.releaseLease(rec, undefined, undefined);
-      reject(err);
-    }
-  });
+  try {
+    (rec.conn.raw as unknown as { query(t: unknown, v: unknown, cb: (err: Error | null, res: pg.QueryResult) => void): void }).query(
+      text,
+      values,
+      (err, res) => {
+        if (err) {
+          core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
+          call.reject(err);
+        } else {
+          core.releaseLease(rec, undefined, undefined);
+          call.resolve(res);
+        }
+      },
+    );
+  } catch (err) {
+    // pg throws at once for a query it cannot send (e.g. `undefined`): the connection is fine
+    if (!rec.released) core.releaseLease(rec, undefined, undefined);
+    call.reject(err);
+  }
 }
 
 function querySubmittable(
@@ -441,6 +441,16 @@ Object.defineProperties(LifeguardPgPool.prototype, {
   expiredCount: { get() { return 0; }, configurable: true },
 });
 
+/**
+ * What a scoped call's release gets when its callback threw: a failed ROLLBACK
+ * leaves the connection in an unknown state (close it, report the callback's
+ * error); a connection error closes it too.
+ */
+function releaseOnError(err: unknown): { release: unknown; error: unknown } {
+  if (err instanceof RollbackFailed) return { release: err.rollbackError, error: err.original };
+  return { release: isConnectionError(err) ? err : undefined, error: err };
+}
+
 /** @internal carries a failed ROLLBACK out of the transaction body. */
 class RollbackFailed {
   constructor(
@@ -450,6 +460,13 @@ class RollbackFailed {
 }
 
 function noop(): void {}
+
+/** A result sink without attribution (the callback form captured its site already). */
+class ScopedCallSink<T> extends ScopedCall<T> {
+  constructor() {
+    super(false, 1);
+  }
+}
 
 /** Creates a PostgreSQL pool that is also a `pg.Pool`. */
 export function createPgPool(options: PgPoolOptions = {}): LifeguardPgPool {
