@@ -6,6 +6,7 @@
 import { LeakError } from '../core/errors.js';
 import type { LeaseInfo } from '../core/events.js';
 import { formatDuration } from '../core/leaks.js';
+import { noSiteText } from '../core/site.js';
 import { HEALTH_CHECK_TAG } from '../core/pool.js';
 import { registry } from '../core/registry.js';
 
@@ -24,7 +25,7 @@ export function formatLeakReport(leaks: readonly LeaseInfo[]): string {
     lines.push(
       `  ${l.kind} #${l.id} of pool "${l.pool}", held ${formatDuration(l.ageMs)}` +
         (l.tag === undefined ? '' : `, tag ${JSON.stringify(l.tag)}`) +
-        `, acquired at ${l.site ?? 'an unrecorded site (stack capture off)'}`,
+        `, acquired at ${l.site ?? `an unrecorded site (${noSiteText(l.noSite ?? 'no-application-frame')})`}`,
     );
     if (l.stack) lines.push(l.stack.replace(/^/gm, '  '));
   }
@@ -47,9 +48,9 @@ export function assertNoLeaks(options?: AssertNoLeaksOptions): void {
   if (leaks.length === 0) return;
   if (options?.reclaim) reclaimAll('reclaimed by lifeguard after a leak report');
   const err = new LeakError(formatLeakReport(leaks), leaks.length);
-  // point the failure at the first leaked acquisition, not at this helper
-  const first = leaks.find((l) => l.stack !== undefined);
-  if (first?.stack) err.stack = `${err.name}: ${err.message.split('\n')[0]}\n${first.stack}`;
+  // The stack is the report itself (each lease, then its frames), so a runner that prints
+  // the stack shows every lease and puts the first leaked acquisition first, not this helper.
+  if (leaks.some((l) => l.stack !== undefined)) err.stack = `${err.name}: ${err.message}`;
   throw err;
 }
 
