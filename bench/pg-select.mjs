@@ -1,9 +1,12 @@
 // SELECT 1 through the pool, 64 closed-loop callers, max 10, pre-warmed; ops/s.
+// --op query (default): pool.query. --op with-connection: lifeguard's withConnection
+// with one query, against pg.Pool's connect() + query + release().
 import pg from 'pg';
 import { arg, closedLoop, report, silent } from './common.mjs';
 
 const impl = arg('impl');
 const concurrency = Number(arg('concurrency', '64'));
+const op = arg('op', 'query');
 const connectionString = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MAX = 10;
 
@@ -16,7 +19,20 @@ if (impl === 'pg.Pool') {
   pool = createPgPool({ connectionString, max: MAX, logger: silent, leakDetection: mode === undefined ? {} : { captureStacks: mode } });
 }
 await Promise.all(Array.from({ length: MAX * 3 }, () => pool.query('SELECT 1')));
-const r = await closedLoop(() => pool.query('SELECT 1'), concurrency);
-report({ impl, concurrency, ...r });
+const scoped =
+  op === 'query'
+    ? () => pool.query('SELECT 1')
+    : impl === 'pg.Pool'
+      ? async () => {
+          const c = await pool.connect();
+          try {
+            return await c.query('SELECT 1');
+          } finally {
+            c.release();
+          }
+        }
+      : () => pool.withConnection((c) => c.query('SELECT 1'));
+const r = await closedLoop(scoped, concurrency);
+report({ impl, op, concurrency, ...r });
 await pool.end();
 process.exit(0);

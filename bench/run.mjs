@@ -28,7 +28,14 @@ const plans = {
   },
   'pg-select': {
     rounds: Number(process.env.BENCH_ROUNDS ?? 5),
-    cases: ['lifeguard', 'lifeguard-nostack', 'lifeguard-always', 'pg.Pool'].map((impl) => ({ impl, args: [], group: 'SELECT 1, 64 callers, max 10' })),
+    cases: [
+      ...['lifeguard', 'lifeguard-nostack', 'lifeguard-always', 'pg.Pool'].map((impl) => ({ impl, args: [], group: 'pool.query SELECT 1, 64 callers, max 10' })),
+      ...['lifeguard', 'lifeguard-always', 'pg.Pool'].map((impl) => ({
+        impl,
+        args: ['--op', 'with-connection'],
+        group: 'withConnection + SELECT 1 (pg.Pool: connect, query, release), 64 callers, max 10',
+      })),
+    ],
     metric: 'opsPerSec',
     unit: 'ops/s',
     lowerIsBetter: false,
