@@ -270,11 +270,6 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return new ScopedCall<T>(this.#lazySites, ld === false ? 1 : ld.stackTraceLimit, entry);
   }
 
-  /** How sites of this pool become text (`leakDetection.ignoreFrames`, and why a site is missing). */
-  get siteContext(): SiteContext {
-    return this.#siteCtx;
-  }
-
   #escalate(): void {
     const ld = this.options.leakDetection;
     if (ld === false || ld.captureStacks !== 'sampled') return;

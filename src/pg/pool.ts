@@ -356,7 +356,7 @@ function query(this: LifeguardPgPool, text: unknown, values?: unknown, callback?
   if (typeof callback === 'function') {
     // nobody awaits the callback form, so it has no async caller to name: capture now
     const site = core.site(query);
-    const call = new ScopedCallSink<pg.QueryResult>();
+    const call = new ScopedCall<pg.QueryResult>(false, 1); // only the result's sink
     start(core, site, call, text, values);
     const cb = callback as Callback<pg.QueryResult>;
     call.promise.then(
@@ -460,13 +460,6 @@ class RollbackFailed {
 }
 
 function noop(): void {}
-
-/** A result sink without attribution (the callback form captured its site already). */
-class ScopedCallSink<T> extends ScopedCall<T> {
-  constructor() {
-    super(false, 1);
-  }
-}
 
 /** Creates a PostgreSQL pool that is also a `pg.Pool`. */
 export function createPgPool(options: PgPoolOptions = {}): LifeguardPgPool {
