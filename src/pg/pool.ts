@@ -55,7 +55,7 @@ export class LifeguardPgPool extends pg.Pool {
   constructor(options: PgPoolOptions = {}, Client?: ClientClass) {
     const opts = resolvePgOptions(options);
     // pg.Pool's own constructor: `this.options` (a copy, password hidden), `this.Client`
-    super(...([options, Client] as unknown as [pg.PoolConfig]));
+    super(options as pg.PoolConfig);
     this.#opts = opts;
     const c = opts.common;
     const shown = this.options as unknown as Record<string, unknown>;
@@ -70,7 +70,10 @@ export class LifeguardPgPool extends pg.Pool {
     if (typeof shown.connectionString === 'string' && opts.secrets.length > 0) {
       Object.defineProperty(shown, 'connectionString', { enumerable: false });
     }
-    const ClientClass = opts.Client ?? (this as unknown as { Client: ClientClass }).Client;
+    // pg's Pool binds pg.Client and drops a second argument: take it here, as pg-pool does
+    const self = this as unknown as { Client: ClientClass };
+    if (opts.Client === undefined && Client !== undefined) self.Client = Client;
+    const ClientClass = self.Client;
     this.#driver = new PgDriver(opts, ClientClass);
     this.#hub = new EventHub(registry.hub, c.logger);
     this.#tracker = undefined as unknown as DedicatedTracker;
