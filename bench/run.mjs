@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // Runs benchmark suites: a fresh process per measurement, implementations alternating
 // A B C A B C …, medians with min–max, ratios against lifeguard from the same run.
-//   node bench/run.mjs [cycle] [pg-select] [redis] [micro] [--quick]
+//   node bench/run.mjs [cycle] [pg-select] [pg-connect] [redis] [micro] [--quick]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
 const quick = process.argv.includes('--quick');
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const suites = asked.length > 0 ? asked : ['cycle', 'pg-select', 'redis', 'micro'];
+const suites = asked.length > 0 ? asked : ['cycle', 'pg-select', 'pg-connect', 'redis', 'micro'];
 const env = { ...process.env, NODE_ENV: 'production' };
 if (quick) Object.assign(env, { BENCH_WARMUP_MS: '200', BENCH_WINDOW_MS: '400' });
 
@@ -40,6 +40,16 @@ const plans = {
     unit: 'ops/s',
     lowerIsBetter: false,
     // each capture mode against pg.Pool, the targets of the leak-detection issue
+    baseline: 'pg.Pool',
+  },
+  'pg-connect': {
+    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+    cases: [1, 64].flatMap((c) =>
+      ['lifeguard', 'pg.Pool'].map((impl) => ({ impl, args: ['--concurrency', String(c)], group: `connect() + release(), ${c} caller${c > 1 ? 's' : ''}, max 10` })),
+    ),
+    metric: 'opsPerSec',
+    unit: 'ops/s',
+    lowerIsBetter: false,
     baseline: 'pg.Pool',
   },
   redis: {

@@ -28,6 +28,14 @@ export interface Driver<C, F> {
    * (e.g. `'rollback'`), or `undefined` when it cannot be reset and must be destroyed.
    */
   reset(conn: C, reason: string): Promise<string | undefined>;
+  /**
+   * Whether a failed `create()` means the server or the network failed (`true`, the
+   * default) rather than the application's connect hook on a working connection
+   * (`false`): only the former counts toward reconnect backoff and the breaker.
+   */
+  isConnectFailure?(error: unknown): boolean;
+  /** True when the connection is closed or closing: at release it leaves the pool at once. */
+  isClosed?(conn: C): boolean;
   /** The user-facing client of a lease (a facade that refuses use after release). */
   wrap(conn: C, lease: LeaseHandle): F;
 }

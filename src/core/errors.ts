@@ -118,8 +118,9 @@ export class CircuitOpenError extends LifeguardError {
 /** The pool is closing or closed. */
 export class PoolClosedError extends LifeguardError {
   readonly code = 'POOL_CLOSED' as const;
-  constructor(pool: string) {
-    super(`lifeguard: pool "${pool}" is closed`, { pool });
+  /** `detail` follows the standard text (pg.Pool's wording, say). */
+  constructor(pool: string, detail?: string) {
+    super(`lifeguard: pool "${pool}" is closed${detail === undefined ? '' : `: ${detail}`}`, { pool });
   }
 }
 

@@ -92,10 +92,38 @@ export interface PoolHooks<C, F> {
   onConnect?(conn: C): void;
   onAcquire?(conn: C, lease: Lease<C, F>): void;
   onRelease?(error: unknown, conn: C): void;
-  onRemove?(conn: C): void;
-  onError?(error: Error, conn: C): void;
+  /** A pooled connection left the pool (`reason` says why); called as it is taken out, before it is closed. */
+  onRemove?(conn: C, reason: DestroyReason): void;
+  /** A pooled connection failed; `idle` is true when no lease held it (idle, being checked or reset). */
+  onError?(error: Error, conn: C, idle: boolean): void;
   /** Replaces the default health check (a validated pooled connection); rejects when unhealthy. */
   healthCheck?(): Promise<void>;
+}
+
+/** Engine behaviour an adapter chooses (pg.Pool and Redis pools differ here). */
+export interface CoreBehaviour {
+  /**
+   * Open connections up to `min` on its own (at start, after a loss, after an outage).
+   * `false`: `min` only keeps idle connections from being closed (pg.Pool's meaning).
+   */
+  readonly openMin: boolean;
+}
+
+const DEFAULT_BEHAVIOUR: CoreBehaviour = { openMin: true };
+
+/** How `close()` ends a pool. */
+export interface CloseOptions {
+  /**
+   * How long to wait for outstanding leases (and, with `serveWaiters`, queued callers)
+   * before forcing them; `undefined` waits as long as they take (pg.Pool's `end()`).
+   */
+  readonly timeoutMs?: number | undefined;
+  /**
+   * Keep serving callers already waiting (opening connections for them if needed)
+   * instead of rejecting them with `POOL_CLOSED`.
+   * @default false
+   */
+  readonly serveWaiters?: boolean;
 }
 
 interface Waiter<C, F> {
@@ -191,17 +219,32 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   readonly #health: HealthMonitor | undefined;
 
   #closing = false;
+  /** Closing by `end()`: queued callers are still served. */
+  #serveWaiters = false;
+  #forceClose = false;
+  #forceTimer: ReturnType<typeof setTimeout> | undefined;
   #closePromise: Promise<CloseResult> | undefined;
   #onDrained: (() => void) | undefined;
   readonly #sweeper: ReturnType<typeof setInterval>;
   readonly #sweepMs: number;
+  /** One timer for idle eviction, armed for the oldest idle connection. */
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #lifetimeTimers = new Map<Conn<C>, ReturnType<typeof setTimeout>>();
+  readonly #behaviour: CoreBehaviour;
 
-  constructor(driver: Driver<C, F>, options: ResolvedCommonOptions, events: EventHub, hooks: PoolHooks<C, F> = {}) {
+  constructor(
+    driver: Driver<C, F>,
+    options: ResolvedCommonOptions,
+    events: EventHub,
+    hooks: PoolHooks<C, F> = {},
+    behaviour: CoreBehaviour = DEFAULT_BEHAVIOUR,
+  ) {
     this.name = options.name;
     this.kind = driver.kind;
     this.options = options;
     this.#driver = driver;
     this.#hooks = hooks;
+    this.#behaviour = behaviour;
     this.events = events;
     this.budget = new Budget(options.max);
     this.#destroyed = Object.fromEntries(DESTROY_REASONS.map((r) => [r, 0])) as Record<DestroyReason, number>;
@@ -215,7 +258,6 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     };
     this.#finalizer = ld === false ? undefined : new FinalizationRegistry((rec) => this.#onLost(rec));
     const periods = [1000];
-    if (options.idleTimeoutMs > 0) periods.push(options.idleTimeoutMs / 2);
     if (ld !== false) periods.push(ld.thresholdMs / 2);
     this.#sweepMs = Math.max(5, Math.min(...periods));
     this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
@@ -502,11 +544,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    * per waiter: waiters mostly share one timeout, so a new one rarely re-arms it.
    */
   #armTimer(deadline: number): void {
-    if (this.#timer !== undefined && this.#timerAt <= deadline) return;
+    if (this.#timer !== undefined && this.#timerAt <= deadline) {
+      // referenced while anyone waits: a caller waiting for a connection keeps the process alive
+      this.#timer.ref?.();
+      return;
+    }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = deadline;
     this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, deadline - performance.now()));
-    this.#timer.unref?.();
   }
 
   #onTimer(): void {
@@ -601,7 +646,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    * gaps, so that every pool of every process does not reconnect in the same instant.
    */
   #refillSpread(): void {
-    if (this.#closing || this.#breakerTripped || this.#all.size + this.#creating >= this.options.min) {
+    if (!this.#behaviour.openMin || this.#closing || this.#breakerTripped || this.#all.size + this.#creating >= this.options.min) {
       this.#refilling = false;
       return;
     }
@@ -643,20 +688,56 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     );
   }
 
+  /**
+   * Checks the most recently used idle connection without leasing it and without
+   * touching its idle clock, so idle connections still close on time and an idle
+   * process can exit. With no idle connection there is nothing to check: connections
+   * in use show their health to their users, and opening one only to check it would
+   * keep an idle process alive.
+   */
   async #defaultHealthCheck(): Promise<void> {
-    const lease = await this.acquire({ timeoutMs: this.options.connectTimeoutMs, tag: HEALTH_CHECK_TAG }, undefined, false);
-    const rec = lease[kRecord];
+    if (this.#closing) return;
+    const conn = this.#idle.pop();
+    if (conn === undefined) return;
+    this.#validating++;
     let ok = false;
     try {
-      ok = await this.#driver.validate(rec.conn.raw);
-    } finally {
-      if (!rec.released) this.releaseLease(rec, ok ? undefined : true, undefined);
+      ok = await this.#driver.validate(conn.raw);
+    } catch {
+      ok = false;
+    }
+    this.#validating--;
+    if (ok && conn.broken === undefined && !this.#closing) {
+      this.#putBackIdle(conn);
+      this.#dispatch();
+    } else {
+      this.#destroy(conn, ok ? (this.#closing ? 'close' : 'error') : 'validation-failed', conn.broken);
+      this.#dispatch();
     }
     if (!ok) throw new Error('the health check query failed');
   }
 
+  /** Puts a checked idle connection back where its idle clock says (the list is oldest first). */
+  #putBackIdle(conn: Conn<C>): void {
+    if (this.#waiters.size > 0) {
+      this.#give(conn);
+      return;
+    }
+    const idle = this.#idle;
+    let i = idle.length;
+    while (i > 0 && idle[i - 1]!.idleSince > conn.idleSince) i--;
+    idle.splice(i, 0, conn);
+    this.#armIdle();
+  }
+
   #afterWaiterGone(): void {
-    if (this.#waiters.size === 0) this.#exhausted = false;
+    if (this.#waiters.size === 0) {
+      this.#exhausted = false;
+      // nobody waits: these timers must not keep an idle process alive
+      this.#timer?.unref?.();
+      this.#retryTimer?.unref?.();
+      if (this.#closing) this.#checkDrained();
+    }
   }
 
   #onWaiterTimeout(w: Waiter<C, F>): void {
@@ -700,7 +781,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     if (infos.some((i) => i.noSite === 'not-sampled')) this.#escalate();
     const reason: AcquireTimeoutCause = this.#breakerTripped ? 'circuit-open' : failing ? 'connect-failing' : 'pool-full';
     let msg =
-      `lifeguard: pool "${this.name}": no connection within ${w.timeoutMs} ms ` +
+      `lifeguard: pool "${this.name}": timeout exceeded when trying to connect: no connection within ${w.timeoutMs} ms ` +
       `(in use ${snapshot.active}/${snapshot.max}, idle ${snapshot.idle}, waiting ${snapshot.waiting})`;
     const held = this.budget.held;
     const other = held.shared + held.dedicated + held.listener + held.subscriber;
@@ -798,18 +879,18 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   #grow(): void {
-    if (this.#closing) return;
+    if (this.#closing && (!this.#serveWaiters || this.#waiters.size === 0)) return;
     if (this.#attempt > 0 || this.#breakerTripped) {
       // after a failure: one attempt at a time, after a full-jitter backoff
       if (this.#creating > 0 || this.#waiters.size === 0) return;
       const wait = this.#retryAt - performance.now();
       if (wait > 0) {
         if (this.#retryTimer === undefined) {
+          // referenced: callers wait for this retry (unref'd once none is left)
           this.#retryTimer = setTimeout(() => {
             this.#retryTimer = undefined;
             this.#grow();
           }, wait);
-          this.#retryTimer.unref?.();
         }
         return;
       }
@@ -840,7 +921,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   #ensureMin(): void {
     // after an outage, refilling min waits for connecting to work again, then is spread out
-    if (this.#attempt > 0 || this.#breakerTripped || this.#refilling) return;
+    if (!this.#behaviour.openMin || this.#attempt > 0 || this.#breakerTripped || this.#refilling) return;
     while (!this.#closing && this.#all.size + this.#creating < this.options.min && this.budget.tryTake('pooled')) {
       this.#create();
     }
@@ -856,14 +937,20 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         this.#attempt = 0;
         const t = this.#breaker?.success();
         if (t !== undefined) this.#circuit(t);
-        if (this.#closing) {
+        if (this.#closing && (!this.#serveWaiters || this.#waiters.size === 0)) {
           this.#track(this.#driver.destroy(raw).then(() => this.budget.give('pooled')));
+          this.#checkDrained();
           return;
         }
         const now = performance.now();
         const life = this.options.maxLifetimeMs;
         const conn = new Conn<C>(++this.#connSeq, raw, now, life > 0 ? now + life - Math.random() * life * 0.1 : Infinity);
         this.#all.add(conn);
+        if (life > 0) {
+          const timer = setTimeout(() => this.#onLifetime(conn), conn.expiresAt - now);
+          timer.unref?.();
+          this.#lifetimeTimers.set(conn, timer);
+        }
         this.#created++;
         this.#driver.watch(raw, (err) => this.#onBroken(conn, err), () => this.#onListen(conn));
         this.#hooks.onConnect?.(raw);
@@ -875,17 +962,25 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       (err: unknown) => {
         this.#creating--;
         this.#connectFailures++;
-        this.#lastConnectError = err;
         this.budget.give('pooled');
         const error = asError(err);
         if (this.events.active) {
           this.#emit({ type: 'error', pool: this.name, driver: this.kind, time: Date.now(), error, connectionId: undefined });
         }
-        this.#logError(`lifeguard: pool "${this.name}": could not open a connection: ${error.message}`);
         // Fail a waiter with the connect error instead of letting it hang; the rest retry.
         if (this.#waiters.size > this.#creating + this.#validating + this.#resetting) {
           this.#rejectWaiter(this.#waiters.shift()!, err);
         }
+        if (this.#driver.isConnectFailure?.(err) === false) {
+          // the server and network work (the application's connect hook failed):
+          // no backoff, nothing for the breaker; the next caller tries again at once
+          this.#logError(`lifeguard: pool "${this.name}": a new connection was refused by its connect hook: ${error.message}`);
+          this.#grow();
+          if (this.#closing) this.#checkDrained();
+          return;
+        }
+        this.#lastConnectError = err;
+        this.#logError(`lifeguard: pool "${this.name}": could not open a connection: ${error.message}`);
         const attempt = ++this.#attempt;
         const max = this.options.reconnect.maxAttempts;
         if (max > 0 && attempt >= max) {
@@ -901,6 +996,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         }
         this.connectionFailure(error.message);
         this.#grow();
+        if (this.#closing) this.#checkDrained();
       },
     );
     this.#track(p);
@@ -926,7 +1022,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   /** A free connection goes to the oldest waiter, else back to idle. */
   #give(conn: Conn<C>, now?: number): void {
-    if (this.#closing) {
+    if (this.#closing && (!this.#serveWaiters || this.#waiters.size === 0)) {
       this.#destroy(conn, 'close', undefined);
       return;
     }
@@ -939,7 +1035,43 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     } else {
       conn.idleSince = now ?? performance.now();
       this.#idle.push(conn);
+      if (this.#idleTimer === undefined) this.#armIdle();
     }
+  }
+
+  /**
+   * Arms the idle-eviction timer for the oldest idle connection (the list is oldest
+   * first), when idle connections above `min` can time out. Unreferenced: an idle
+   * connection's own socket decides whether the process stays alive (pg.Pool's
+   * `allowExitOnIdle`), and closing it lets the process exit.
+   */
+  #armIdle(): void {
+    const timeoutMs = this.options.idleTimeoutMs;
+    if (timeoutMs <= 0 || this.#idleTimer !== undefined || this.#idle.length === 0 || this.#all.size <= this.options.min) return;
+    const due = this.#idle[0]!.idleSince + timeoutMs - performance.now();
+    this.#idleTimer = setTimeout(() => this.#onIdleTimer(), Math.max(0, due));
+    this.#idleTimer.unref?.();
+  }
+
+  #onIdleTimer(): void {
+    this.#idleTimer = undefined;
+    const timeoutMs = this.options.idleTimeoutMs;
+    // a timer may fire a little early: count anything within 1 ms as due
+    const now = performance.now() + 1;
+    const idle = this.#idle;
+    while (idle.length > 0 && this.#all.size > this.options.min && now - idle[0]!.idleSince >= timeoutMs) {
+      this.#destroy(idle.shift()!, 'idle', undefined);
+    }
+    this.#armIdle();
+  }
+
+  /** Closes an idle connection when its lifetime ends; one in use is closed at release. */
+  #onLifetime(conn: Conn<C>): void {
+    this.#lifetimeTimers.delete(conn);
+    const i = this.#idle.indexOf(conn);
+    if (i === -1) return;
+    this.#idle.splice(i, 1);
+    this.#destroy(conn, 'lifetime', undefined);
   }
 
   /** Closes one idle connection so its budget permit goes to whoever waits for one. */
@@ -985,7 +1117,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     } else if (conn.broken !== undefined) {
       this.#destroy(conn, 'error', conn.broken);
     } else if (reset !== undefined) {
-      this.#reset(conn, reset);
+      // one the user closed (or that is closing) cannot be reset: out of the pool now
+      if (this.#driver.isClosed?.(conn.raw) === true) this.#destroy(conn, 'broken', reset);
+      else this.#reset(conn, reset);
     } else if (conn.expiresAt <= now) {
       this.#destroy(conn, 'lifetime', undefined);
     } else if (this.options.maxUses > 0 && conn.uses >= this.options.maxUses) {
@@ -1017,7 +1151,17 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       }
       safeLog(this.options.logger, 'info', `lifeguard: pool "${this.name}": leaked lease #${rec.id} came back after ${formatDuration(now - rec.acquiredAt)}`);
     }
-    if (this.#closing && this.#active === 0) this.#onDrained?.();
+    if (this.#closing) this.#checkDrained();
+  }
+
+  /** While closing: wakes `close()` once nothing is out, waiting or being opened. */
+  #checkDrained(): void {
+    const wake = this.#onDrained;
+    if (wake === undefined) return;
+    if (this.#forceClose || (this.#active === 0 && this.#waiters.size === 0 && (!this.#serveWaiters || this.#creating === 0))) {
+      this.#onDrained = undefined;
+      wake();
+    }
   }
 
   /** The outstanding leases, oldest first. */
@@ -1072,7 +1216,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       if (this.events.active) {
         this.#emit({ type: 'error', pool: this.name, driver: this.kind, time: Date.now(), error: err, connectionId: conn.id });
       }
-      this.#hooks.onError?.(err, conn.raw);
+      this.#hooks.onError?.(err, conn.raw, conn.lease === undefined);
       this.#logError(`lifeguard: pool "${this.name}": connection #${conn.id} failed: ${err.message}; it will be replaced`);
       this.connectionFailure(err.message);
     }
@@ -1100,7 +1244,12 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     if (this.events.active) {
       this.#emit({ type: 'destroy', pool: this.name, driver: this.kind, time: Date.now(), connectionId: conn.id, reason, detail });
     }
-    this.#hooks.onRemove?.(conn.raw);
+    const lifetime = this.#lifetimeTimers.get(conn);
+    if (lifetime !== undefined) {
+      clearTimeout(lifetime);
+      this.#lifetimeTimers.delete(conn);
+    }
+    this.#hooks.onRemove?.(conn.raw, reason);
     const p = this.#driver.destroy(conn.raw).then(
       () => this.#afterDestroy(),
       () => this.#afterDestroy(),
@@ -1113,6 +1262,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     this.budget.give('pooled');
     this.#dispatch();
     this.#ensureMin();
+    this.#armIdle();
   }
 
   #track(p: Promise<unknown>): void {
@@ -1151,17 +1301,6 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #sweep(): void {
     const now = performance.now();
     if (this.#escalatedUntil !== 0 && now > this.#escalatedUntil) this.#escalatedUntil = 0;
-    const { idleTimeoutMs, min } = this.options;
-    for (let i = this.#idle.length - 1; i >= 0; i--) {
-      const conn = this.#idle[i]!;
-      let reason: DestroyReason | undefined;
-      if (conn.expiresAt <= now) reason = 'lifetime';
-      else if (idleTimeoutMs > 0 && now - conn.idleSince > idleTimeoutMs && this.#all.size > min) reason = 'idle';
-      if (reason !== undefined) {
-        this.#idle.splice(i, 1);
-        this.#destroy(conn, reason, undefined);
-      }
-    }
     const ld = this.options.leakDetection;
     if (ld !== false) {
       let due: LeaseRecord<C>[] | undefined;
@@ -1234,6 +1373,20 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   get waitingCount(): number {
     return this.#waiters.size;
   }
+  /** Connections being opened, checked or reset: callers beyond these wait for capacity. */
+  get preparingCount(): number {
+    return this.#creating + this.#validating + this.#resetting;
+  }
+  /** Connections being opened. */
+  get creatingCount(): number {
+    return this.#creating;
+  }
+  /** The pooled connections, for adapters that expose them (pg.Pool's `_clients`). */
+  connections(): C[] {
+    const out: C[] = [];
+    for (const conn of this.#all) out.push(conn.raw);
+    return out;
+  }
   get activeCount(): number {
     return this.#active;
   }
@@ -1287,13 +1440,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   // ---- close -----------------------------------------------------------------------
 
   /**
-   * Stops new acquires (`POOL_CLOSED`), rejects waiters, waits up to `timeoutMs` for
-   * leases to come back, then forces the rest and closes every connection.
+   * Stops new acquires (`POOL_CLOSED`), rejects waiters (unless `serveWaiters`), waits
+   * up to `timeoutMs` (default 10 s; `Infinity`: as long as it takes) for leases to come
+   * back, then forces the rest and closes every connection. A second call returns the
+   * same promise; one with a finite `timeoutMs` after an unbounded first one bounds it.
    */
-  close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
-    if (this.#closePromise) return this.#closePromise;
+  close(opts?: CloseOptions): Promise<CloseResult> {
     const timeoutMs = opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+    if (timeoutMs !== Infinity && (!Number.isInteger(timeoutMs) || timeoutMs < 0)) {
       return Promise.reject(
         new ConfigError(`lifeguard: pool "${this.name}": close option timeoutMs must be an integer >= 0, got ${String(timeoutMs)}`, {
           pool: this.name,
@@ -1301,33 +1455,62 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         }),
       );
     }
+    if (this.#closePromise) {
+      if (timeoutMs !== Infinity) this.#armForce(timeoutMs);
+      return this.#closePromise;
+    }
     this.#closing = true;
+    this.#serveWaiters = opts?.serveWaiters === true;
     clearInterval(this.#sweeper);
     this.#health?.stop();
     clearTimeout(this.#breakerTimer);
-    clearTimeout(this.#retryTimer);
-    this.#budgetWait?.abort();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    if (!this.#serveWaiters) {
+      clearTimeout(this.#retryTimer);
+      this.#budgetWait?.abort();
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#rejectAllWaiters();
+    } else {
+      this.#dispatch();
+    }
+    for (const conn of this.#idle.splice(0)) this.#destroy(conn, 'close', undefined);
+    if (timeoutMs !== Infinity) this.#armForce(timeoutMs);
+    this.#closePromise = this.#closeRest();
+    return this.#closePromise;
+  }
+
+  #rejectAllWaiters(): void {
     for (const w of this.#waiters.drain()) {
       w.settled = true;
       if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
       w.reject(new PoolClosedError(this.name));
     }
-    for (const conn of this.#idle.splice(0)) this.#destroy(conn, 'close', undefined);
-    this.#closePromise = this.#closeRest(timeoutMs);
-    return this.#closePromise;
+    this.#afterWaiterGone();
   }
 
-  async #closeRest(timeoutMs: number): Promise<CloseResult> {
-    if (this.#active > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+  #armForce(timeoutMs: number): void {
+    if (this.#forceTimer !== undefined || this.#forceClose) return;
+    this.#forceTimer = setTimeout(() => {
+      this.#forceClose = true;
+      this.#checkDrained();
+    }, timeoutMs);
+  }
+
+  async #closeRest(): Promise<CloseResult> {
+    while (!this.#forceClose && (this.#active > 0 || this.#waiters.size > 0 || (this.#serveWaiters && this.#creating > 0))) {
       await new Promise<void>((resolve) => {
         this.#onDrained = resolve;
-        timer = setTimeout(resolve, timeoutMs);
+        this.#checkDrained();
       });
-      clearTimeout(timer);
-      this.#onDrained = undefined;
     }
+    clearTimeout(this.#forceTimer);
+    this.#onDrained = undefined;
+    this.#serveWaiters = false;
+    clearTimeout(this.#retryTimer);
+    this.#budgetWait?.abort();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#rejectAllWaiters();
     const forced: LeaseInfo[] = [];
     const recs = this.#leaseRecords();
     await new Promise<void>((resolve) => afterSites(recs, resolve));
@@ -1342,6 +1525,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       this.#destroy(rec.conn, 'close', 'forced by close()');
       forced.push(info);
     }
+    for (const conn of this.#idle.splice(0)) this.#destroy(conn, 'close', undefined);
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     return { forced };
   }

@@ -1,142 +1,94 @@
 /**
- * The client a pg lease hands out: forwards to the pooled `pg.Client` while the
- * lease is held and throws `LEASE_RELEASED` after. A plain class (one field read per
- * call), not a Proxy. Listeners added through it are removed at release, so they do
- * not follow the connection to its next user.
+ * What a pg checkout hands out is the pooled `pg.Client` itself, as pg.Pool does:
+ * the same object every checkout and in every event, with whatever `onConnect` or a
+ * `'connect'` listener set on it. No wrapper: two things are set on the instance.
+ *
+ * - Once per connection, an own `query` (the guard) that refuses use after the last
+ *   user checkout was released (`LEASE_RELEASED`, naming where it was acquired and
+ *   released) and otherwise calls the class's `query`, looked up at call time (so
+ *   instrumentation that patches `Client.prototype.query` still sees every query),
+ *   and `Symbol.asyncDispose` (`await using client = await pool.connect()`).
+ * - Per checkout, `release(err?)`, as pg-pool sets it.
+ *
+ * The pool's own use of a connection (`pool.query`, validation, reset) calls the
+ * unguarded `query`.
  */
 import type pg from 'pg';
 import type { LeaseHandle } from '../core/driver.js';
-import { kDetach } from '../core/lease.js';
-
-
-type Listener = (...args: never[]) => void;
+import { kRecord, type Lease, type LeaseOwner, type LeaseRecord } from '../core/lease.js';
 
 /**
- * A leased PostgreSQL client: the pg.PoolClient surface (`query`, `release(err?)`,
- * events, escaping, COPY through `query`) plus `Symbol.asyncDispose`.
+ * A checked-out PostgreSQL client: the real `pg.Client` (`instanceof pg.Client`), with
+ * `release(err?)`; `release(err)` or `release(true)` closes the connection instead of
+ * returning it.
  */
-export class PgPoolClient implements AsyncDisposable {
-  readonly #raw: pg.Client;
-  readonly #lease: LeaseHandle;
-  #listeners: [string | symbol, Listener][] | undefined;
+export type PgPoolClient = pg.PoolClient;
 
-  /** @internal */
-  constructor(raw: pg.Client, lease: LeaseHandle) {
-    this.#raw = raw;
-    this.#lease = lease;
-  }
+type QueryFn = (this: pg.Client, ...args: unknown[]) => unknown;
 
-  #client(what: string): pg.Client {
-    this.#lease.assertUsable(what);
-    return this.#raw;
-  }
-
-  /** Runs a query on this connection; every pg form (text, config, values, callback, submittable). */
-  declare query: pg.PoolClient['query'];
-
-  /** @internal */
-  _query(args: unknown[]): unknown {
-    const c = this.#client('query on') as unknown as { query(...a: unknown[]): unknown };
-    return c.query(...args);
-  }
-
-  /** Returns the connection to the pool; `release(err)` or `release(true)` closes it instead (pg semantics). */
-  release(err?: Error | boolean): void {
-    this.#lease.release(err === false ? undefined : err);
-  }
-
-  /** Releases unless already released: `await using client = await pool.connect()`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    if (!this.#lease.released) this.#lease.release();
-    return Promise.resolve();
-  }
-
-  /** `'I'` idle, `'T'` in a transaction, `'E'` in a failed transaction. */
-  getTransactionStatus(): string | null {
-    const c = this.#client('getTransactionStatus on') as unknown as { getTransactionStatus?(): string | null };
-    return c.getTransactionStatus ? c.getTransactionStatus() : null;
-  }
-
-  escapeIdentifier(str: string): string {
-    return this.#raw.escapeIdentifier(str);
-  }
-
-  escapeLiteral(str: string): string {
-    return this.#raw.escapeLiteral(str);
-  }
-
-  setTypeParser(...args: Parameters<pg.Client['setTypeParser']>): void {
-    this.#client('setTypeParser on').setTypeParser(...args);
-  }
-
-  getTypeParser(...args: Parameters<pg.Client['getTypeParser']>): ReturnType<pg.Client['getTypeParser']> {
-    return this.#client('getTypeParser on').getTypeParser(...args);
-  }
-
-  /** Server process id of this connection. */
-  get processID(): number | undefined {
-    return (this.#raw as unknown as { processID?: number }).processID;
-  }
-  get database(): string | undefined {
-    return this.#raw.database;
-  }
-  get user(): string | undefined {
-    return this.#raw.user;
-  }
-  get host(): string {
-    return this.#raw.host;
-  }
-  get port(): number {
-    return this.#raw.port;
-  }
-  /** The pg.Client connection object; use with care, it outlives the lease. */
-  get connection(): unknown {
-    return (this.#client('connection of') as unknown as { connection: unknown }).connection;
-  }
-
-  on(event: string | symbol, fn: Listener): this {
-    (this.#client('on() of') as unknown as NodeJS.EventEmitter).on(event, fn as (...a: unknown[]) => void);
-    (this.#listeners ??= []).push([event, fn]);
-    return this;
-  }
-  addListener(event: string | symbol, fn: Listener): this {
-    return this.on(event, fn);
-  }
-  once(event: string | symbol, fn: Listener): this {
-    (this.#client('once() of') as unknown as NodeJS.EventEmitter).once(event, fn as (...a: unknown[]) => void);
-    (this.#listeners ??= []).push([event, fn]);
-    return this;
-  }
-  off(event: string | symbol, fn: Listener): this {
-    (this.#raw as unknown as NodeJS.EventEmitter).removeListener(event, fn as (...a: unknown[]) => void);
-    return this;
-  }
-  removeListener(event: string | symbol, fn: Listener): this {
-    return this.off(event, fn);
-  }
-  removeAllListeners(event?: string | symbol): this {
-    // only what was added through this lease: the pool's own listeners stay
-    const list = this.#listeners;
-    if (list) {
-      for (const [e, fn] of list) if (event === undefined || e === event) (this.#raw as unknown as NodeJS.EventEmitter).removeListener(e, fn as (...a: unknown[]) => void);
-      this.#listeners = event === undefined ? undefined : list.filter(([e]) => e !== event);
-    }
-    return this;
-  }
-  listenerCount(event: string | symbol): number {
-    return (this.#raw as unknown as NodeJS.EventEmitter).listenerCount(event);
-  }
-
-  /** @internal */
-  [kDetach](): void {
-    if (this.#listeners) this.removeAllListeners();
-  }
+interface GuardState {
+  /**
+   * The record of the last user checkout; once it is released (and until the next),
+   * use is refused. The record, not the lease: a lease the user drops must stay
+   * collectable, for `lost` leak detection.
+   */
+  rec: LeaseRecord<pg.Client> | undefined;
+  /** An own `query` the client had before the guard (set by `onConnect`, say). */
+  readonly own: QueryFn | undefined;
 }
 
-Object.defineProperty(PgPoolClient.prototype, 'query', {
-  value: function query(this: PgPoolClient, ...args: unknown[]): unknown {
-    return this._query(args);
-  },
-  writable: true,
-  configurable: true,
-});
+const kGuard = Symbol('lifeguard.pgGuard');
+
+type Guarded = pg.Client & {
+  [kGuard]?: GuardState;
+  release?: (err?: Error | boolean) => void;
+  [Symbol.asyncDispose]?: () => Promise<void>;
+};
+
+function guardedQuery(this: Guarded, ...args: unknown[]): unknown {
+  const g = this[kGuard];
+  if (g !== undefined) {
+    const rec = g.rec;
+    if (rec !== undefined && rec.released) (rec.owner as LeaseOwner<pg.Client, unknown>).usedAfterRelease(rec, 'query on');
+    if (g.own !== undefined) return g.own.apply(this, args);
+  }
+  return (Object.getPrototypeOf(this) as { query: QueryFn }).query.apply(this, args);
+}
+
+function dispose(this: Guarded): Promise<void> {
+  const rec = this[kGuard]?.rec;
+  if (rec !== undefined && !rec.released) (rec.owner as LeaseOwner<pg.Client, unknown>).releaseLease(rec, undefined, dispose);
+  return Promise.resolve();
+}
+
+/** Installs the use-after-release guard on a new connection (once, after its connect hooks). */
+export function installGuard(client: pg.Client): void {
+  const c = client as Guarded;
+  if (typeof c.query !== 'function') return; // a stand-in client without query()
+  const own = Object.prototype.hasOwnProperty.call(c, 'query') ? (c.query as unknown as QueryFn) : undefined;
+  c[kGuard] = { rec: undefined, own };
+  (c as { query: unknown }).query = guardedQuery;
+  if (c[Symbol.asyncDispose] === undefined) c[Symbol.asyncDispose] = dispose;
+}
+
+/** The connection's `query` without the guard, for the pool's own use. */
+export function rawQuery(client: pg.Client): QueryFn {
+  const g = (client as Guarded)[kGuard];
+  if (g === undefined) return client.query as unknown as QueryFn;
+  return g.own ?? (Object.getPrototypeOf(client) as { query: QueryFn }).query;
+}
+
+/**
+ * A user checkout: the client remembers the lease's record and gets `release(err?)`
+ * for it, a function of this checkout (a second call throws `LEASE_RELEASED`).
+ */
+export function checkOut(client: pg.Client, lease: LeaseHandle): PgPoolClient {
+  const c = client as Guarded;
+  const rec = (lease as Lease<pg.Client, unknown>)[kRecord];
+  const owner = rec.owner as LeaseOwner<pg.Client, unknown>;
+  const g = c[kGuard];
+  if (g !== undefined) g.rec = rec;
+  const release = (err?: Error | boolean): void => owner.releaseLease(rec, err === false ? undefined : err, release);
+  c.release = release;
+  return c as PgPoolClient;
+}

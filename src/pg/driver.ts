@@ -2,7 +2,7 @@
 import pg from 'pg';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import { scrubError } from '../core/redact.js';
-import { PgPoolClient } from './client.js';
+import { checkOut, installGuard, type PgPoolClient, rawQuery } from './client.js';
 import type { ResolvedPgOptions } from './options.js';
 
 interface PgInternals {
@@ -34,6 +34,9 @@ export function isConnectionError(err: unknown): boolean {
   return code.startsWith('08') || code.startsWith('57P');
 }
 
+/** Errors a connect hook (`onConnect`, `verify`) gave on a connection that works. */
+const hookErrors = new WeakSet<object>();
+
 export class PgDriver implements Driver<pg.Client, PgPoolClient> {
   readonly kind = 'pg' as const;
   readonly #opts: ResolvedPgOptions;
@@ -41,10 +44,12 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
   readonly #config: pg.ClientConfig;
   /** Connections on which `LISTEN` ran: `UNLISTEN *` before the next user gets them. */
   readonly #listening = new WeakSet<pg.Client>();
+  readonly #log: (message: string) => void;
 
   constructor(opts: ResolvedPgOptions, Client: new (config: pg.ClientConfig) => pg.Client) {
     this.#opts = opts;
     this.#Client = Client;
+    this.#log = opts.log ?? noop;
     this.#config = {
       ...opts.client,
       application_name: pgConnectionName(opts.common.app, opts.common.name),
@@ -53,11 +58,23 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
   }
 
   async create(): Promise<pg.Client> {
+    this.#log('connecting new client');
     const client = new this.#Client(this.#config);
     // Until watch() attaches the real listener, an 'error' must not crash the process.
     client.on('error', noop);
     try {
-      await client.connect();
+      // the callback form: a custom Client (pg.native, test doubles) need not return promises
+      await new Promise<void>((resolve, reject) => {
+        const r = (client.connect as (cb: (err?: Error | null) => void) => unknown)((err) => (err ? reject(err) : resolve()));
+        if (isPromise(r)) r.then(() => resolve(), reject);
+      });
+    } catch (err) {
+      this.#log('client failed to connect');
+      void this.destroy(client);
+      throw scrubError(err, this.#opts.secrets);
+    }
+    this.#log('new client connected');
+    try {
       if (this.#opts.onConnect) await this.#opts.onConnect(client);
       const verify = this.#opts.verify;
       if (verify) {
@@ -66,32 +83,49 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
         });
       }
     } catch (err) {
+      // a hook failure on a working connection is the application's, not the server's
+      if (typeof err === 'object' && err !== null && !this.isClosed(client)) hookErrors.add(err);
       void this.destroy(client);
       throw scrubError(err, this.#opts.secrets);
     }
+    installGuard(client);
     if (this.#opts.allowExitOnIdle) internals(client).connection?.stream?.unref?.();
     return client;
+  }
+
+  isConnectFailure(error: unknown): boolean {
+    return !(typeof error === 'object' && error !== null && hookErrors.has(error));
+  }
+
+  isClosed(client: pg.Client): boolean {
+    const c = internals(client);
+    return c._ending === true || c._connectionError === true || c._queryable === false;
   }
 
   destroy(client: pg.Client): Promise<void> {
     const timeoutMs = this.#opts.common.connectTimeoutMs;
     return new Promise<void>((resolve) => {
+      if (typeof client.end !== 'function') {
+        resolve();
+        return;
+      }
       const timer = setTimeout(() => {
         internals(client).connection?.stream?.destroy?.();
         resolve();
       }, timeoutMs);
       timer.unref?.();
-      client.end().then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        () => {
-          clearTimeout(timer);
-          internals(client).connection?.stream?.destroy?.();
-          resolve();
-        },
-      );
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      try {
+        // the callback form, which every pg client (and pg.native's) supports
+        const r = (client.end as (cb: () => void) => unknown)(done);
+        if (isPromise(r)) r.then(done, done);
+      } catch {
+        internals(client).connection?.stream?.destroy?.();
+        done();
+      }
     });
   }
 
@@ -100,12 +134,13 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     const timeoutMs = this.#opts.common.connectTimeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const query = client.query('SELECT 1').then(() => true);
+      const query = (rawQuery(client).call(client, 'SELECT 1') as Promise<unknown>).then(() => true);
       query.catch(() => undefined); // settles after the timeout too
       const ok = await Promise.race([
         query,
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), timeoutMs);
+          timer.unref?.();
         }),
       ]);
       return ok;
@@ -132,7 +167,7 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
 
   dirtyReason(client: pg.Client): string | undefined {
     const c = internals(client);
-    if (c._ending || c._connectionError || c._queryable === false) return 'connection closed';
+    if (this.isClosed(client)) return 'connection closed';
     if (c._activeQuery || (c._queryQueue !== undefined && c._queryQueue.length > 0)) return 'query still pending';
     const tx = c.getTransactionStatus ? c.getTransactionStatus() : 'I';
     if (tx === 'T' || tx === 'E') return `transaction status ${tx}`;
@@ -144,7 +179,7 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     const done = await this.#reset(client, reason);
     if (done === undefined || !this.#listening.has(client)) return done;
     // the next user must not get this one's notifications
-    await client.query('UNLISTEN *');
+    await (rawQuery(client).call(client, 'UNLISTEN *') as Promise<unknown>);
     this.#listening.delete(client);
     return done === 'listening' ? 'unlisten' : `${done}, unlisten`;
   }
@@ -160,13 +195,13 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     } else if (!reason.startsWith('transaction')) {
       return undefined;
     }
-    await client.query('ROLLBACK');
+    await (rawQuery(client).call(client, 'ROLLBACK') as Promise<unknown>);
     const tx = internals(client).getTransactionStatus?.();
     return tx === 'I' || tx === undefined ? 'rollback' : undefined;
   }
 
   wrap(client: pg.Client, lease: LeaseHandle): PgPoolClient {
-    return new PgPoolClient(client, lease);
+    return checkOut(client, lease);
   }
 
   /** Keeps the process alive while a connection is in use (allowExitOnIdle). */
@@ -202,3 +237,7 @@ function internals(client: pg.Client): PgInternals {
 }
 
 function noop(): void {}
+
+function isPromise(v: unknown): v is Promise<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}

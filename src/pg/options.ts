@@ -44,17 +44,23 @@ export const PG_POOL_KEYS = [
   'onConnect',
   'verify',
   'log',
+  'poolSize',
   'binary',
   'parseInputDatesAsUTC',
 ] as const;
+
+/** pg.Pool's default `idleTimeoutMillis`, lifeguard's default for PostgreSQL pools. */
+export const PG_DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 
 /** Options of `createPgPool()` / `lg.pg()`. */
 export interface PgPoolOptions extends CommonPoolOptions, Omit<pg.ClientConfig, 'connectionTimeoutMillis'> {
   /**
    * pg.Pool's name for `idleTimeoutMs`; 0 keeps idle connections.
-   * @default 30000 (lifeguard's `idleTimeoutMs`)
+   * @default 10000 (pg.Pool's, also the default of `idleTimeoutMs` for PostgreSQL pools)
    */
   idleTimeoutMillis?: number | null;
+  /** pg.Pool's old name for `max`. */
+  poolSize?: number;
   /**
    * pg.Pool's name for the connect wait: sets both `connectTimeoutMs` and
    * `acquireTimeoutMs` unless those are given. 0 means lifeguard's defaults, never "forever".
@@ -78,7 +84,11 @@ export interface PgPoolOptions extends CommonPoolOptions, Omit<pg.ClientConfig, 
   onConnect?: (client: pg.Client) => void | Promise<void>;
   /** pg.Pool's verify hook, called on each new connection before first use. */
   verify?: (client: pg.Client, done: (err?: Error) => void) => void;
-  /** pg.Pool's debug log function; receives lifeguard's debug lines. */
+  /**
+   * pg.Pool's debug log function: called with pg-pool's lines at the same points
+   * (`'connecting new client'`, `'new client connected'`, `'remove idle client'`,
+   * `'remove expended client'`, …), never on the hot path.
+   */
   log?: (...messages: unknown[]) => void;
   /** Ask the server for binary results (pg default). */
   binary?: boolean;
@@ -108,6 +118,10 @@ const PG_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, ...PG_CLIENT_KE
 export function resolvePgOptions(input: PgPoolOptions, env: NodeJS.ProcessEnv = process.env): ResolvedPgOptions {
   const { raw, c, common } = splitOptions(input, 'pg', PG_ALLOWED, 'not a lifeguard, pg.Pool or pg.Client option');
   alias(c, raw, common, 'idleTimeoutMillis', 'idleTimeoutMs', (v) => (v === null ? 0 : c.int('idleTimeoutMillis', v, 0)));
+  common.idleTimeoutMs ??= PG_DEFAULT_IDLE_TIMEOUT_MS;
+  alias(c, raw, common, 'poolSize', 'max', (v) => c.int('poolSize', v, 1));
+  // pg.Pool spells "no limit" Infinity
+  if (raw.maxUses === Infinity) common.maxUses = 0;
   alias(c, raw, common, 'maxLifetimeSeconds', 'maxLifetimeMs', (v) => c.int('maxLifetimeSeconds', v, 0) * 1000);
   if (raw.connectionTimeoutMillis !== undefined) {
     const ms = c.int('connectionTimeoutMillis', raw.connectionTimeoutMillis, 0);

@@ -9,6 +9,7 @@ import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js'
 import { Lease, kRecord } from '../core/lease.js';
 import type { AcquireOptions } from '../core/options.js';
 import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
+import type { DestroyReason } from '../core/events.js';
 import { registry } from '../core/registry.js';
 import { DedicatedTracker, type DedicatedInfo } from '../core/dedicated.js';
 import { PoolClosedError } from '../core/errors.js';
@@ -16,15 +17,26 @@ import { safeLog } from '../core/logger.js';
 import { attachNotifications, type ListenerState, PgListener } from './listener.js';
 import { ScopedCall } from '../core/scoped.js';
 import type { SiteHolder } from '../core/site.js';
-import { PgPoolClient } from './client.js';
+import { type PgPoolClient, rawQuery } from './client.js';
 import { PgDriver, isConnectionError } from './driver.js';
 import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './options.js';
 import { beginStatement, type TransactionOptions } from './transaction.js';
 
-/** A lease of a PostgreSQL connection: `lease.client` is a {@link PgPoolClient}. */
+/** A lease of a PostgreSQL connection: `lease.client` is the pooled `pg.Client` ({@link PgPoolClient}). */
 export type PgLease = Lease<pg.Client, PgPoolClient>;
 
+/** pg.Pool's `connect(callback)` callback: `done(err?)` releases the client. */
+export type PgConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: Error | boolean) => void) => void;
+
 type Callback<T> = (err: Error | undefined, value?: T) => void;
+type ClientClass = new (config: pg.ClientConfig) => pg.Client;
+
+/** pg-pool's debug lines for the removal reasons it has. */
+const REMOVE_LOG: Partial<Record<DestroyReason, string>> = {
+  'max-uses': 'remove expended client',
+  idle: 'remove idle client',
+  lifetime: 'remove expired client',
+};
 type AnyListener = (...args: never[]) => void;
 type OnceWrapper = EventListener & { listener?: AnyListener };
 
@@ -37,37 +49,70 @@ export class LifeguardPgPool extends pg.Pool {
   readonly #tracker: DedicatedTracker;
   #ended = false;
 
-  /** Use `createPgPool()` or `getPoolManager().pg()`. */
-  constructor(options: PgPoolOptions = {}) {
+  /**
+   * Use `createPgPool()` or `getPoolManager().pg()`; `new LifeguardPgPool(options, Client)`
+   * takes pg.Pool's arguments (the `Client` option wins over the second argument).
+   */
+  constructor(options: PgPoolOptions = {}, Client?: ClientClass) {
     const opts = resolvePgOptions(options);
-    // pg.Pool keeps its own copy of the options: give it nothing secret.
-    super({ max: opts.common.max, min: opts.common.min, idleTimeoutMillis: opts.common.idleTimeoutMs });
+    // pg.Pool's own constructor: `this.options` (a copy, password hidden), `this.Client`
+    super(options as pg.PoolConfig);
     this.#opts = opts;
-    const ClientClass = opts.Client ?? (this as unknown as { Client: new (c: pg.ClientConfig) => pg.Client }).Client;
+    const c = opts.common;
+    const shown = this.options as unknown as Record<string, unknown>;
+    // what lifeguard does, in pg.Pool's terms
+    shown.max = c.max;
+    shown.min = c.min;
+    shown.idleTimeoutMillis = c.idleTimeoutMs;
+    shown.maxUses = c.maxUses > 0 ? c.maxUses : Infinity;
+    shown.maxLifetimeSeconds = c.maxLifetimeMs / 1000;
+    shown.allowExitOnIdle = opts.allowExitOnIdle;
+    delete shown.poolSize;
+    if (typeof shown.connectionString === 'string' && opts.secrets.length > 0) {
+      Object.defineProperty(shown, 'connectionString', { enumerable: false });
+    }
+    // pg's Pool binds pg.Client and drops a second argument: take it here, as pg-pool does
+    const self = this as unknown as { Client: ClientClass };
+    if (opts.Client === undefined && Client !== undefined) self.Client = Client;
+    const ClientClass = self.Client;
     this.#driver = new PgDriver(opts, ClientClass);
-    this.#hub = new EventHub(registry.hub, opts.common.logger);
+    this.#hub = new EventHub(registry.hub, c.logger);
     this.#tracker = undefined as unknown as DedicatedTracker;
     const driver = this.#driver;
-    this.#core = new CorePool(this.#driver, opts.common, this.#hub, {
-      onConnect: (c) => {
-        if (this.#has('connect')) this.emit('connect', c);
+    const log = opts.log;
+    this.#core = new CorePool(
+      this.#driver,
+      c,
+      this.#hub,
+      {
+        onConnect: (client) => {
+          if (this.#has('connect')) this.emit('connect', client);
+        },
+        onAcquire: (client) => {
+          driver.setActive(client, true);
+          if (this.#has('acquire')) this.emit('acquire', client);
+        },
+        onRelease: (err, client) => {
+          driver.setActive(client, false);
+          if (this.#has('release')) this.emit('release', err, client);
+        },
+        onRemove: (client, reason) => {
+          if (log !== undefined) {
+            const line = REMOVE_LOG[reason];
+            if (line !== undefined) log(line);
+          }
+          if (this.#has('remove')) this.emit('remove', client);
+        },
+        onError: (err, client, idle) => {
+          // pg.Pool: 'error' for an idle client only (one in use errors to its user), with
+          // err.client; with no listener, pg.Pool crashes the process, lifeguard never does.
+          if (!idle) return;
+          (err as Error & { client?: pg.Client }).client = client;
+          if (this.#has('error')) this.emit('error', err, client);
+        },
       },
-      onAcquire: (c, lease) => {
-        driver.setActive(c, true);
-        if (this.#has('acquire')) this.emit('acquire', lease.client);
-      },
-      onRelease: (err, c) => {
-        driver.setActive(c, false);
-        if (this.#has('release')) this.emit('release', err, c);
-      },
-      onRemove: (c) => {
-        if (this.#has('remove')) this.emit('remove', c);
-      },
-      onError: (err, c) => {
-        // pg.Pool crashes the process when nobody listens; lifeguard never does.
-        if (this.#has('error')) this.emit('error', err, c);
-      },
-    });
+      { openMin: false },
+    );
     this.#tracker = new DedicatedTracker(this.#core as unknown as CorePool<never, never>);
     Object.defineProperty(this, 'ending', { get: () => this.#core.closing, configurable: true });
     Object.defineProperty(this, 'ended', { get: () => this.#ended, configurable: true });
@@ -96,28 +141,47 @@ export class LifeguardPgPool extends pg.Pool {
 
   // ---- pg.Pool API ----------------------------------------------------------------
 
-  /** Checks out a client; call `client.release()` when done (pg.Pool's API). */
+  /**
+   * Checks out a client: the pooled `pg.Client` itself (the same object every
+   * checkout, the one the events carry), with `release(err?)`; call it when done
+   * (pg.Pool's API). The callback is called asynchronously, outside any promise, so
+   * an exception it throws is an uncaught exception, as with pg.Pool.
+   */
   override connect(): Promise<pg.PoolClient>;
-  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
-  override connect(
-    callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void,
-  ): Promise<pg.PoolClient> | void {
+  override connect(callback: PgConnectCallback): void;
+  override connect(callback?: PgConnectCallback): Promise<pg.PoolClient> | void {
     const site = this.#core.site(LifeguardPgPool.prototype.connect);
-    const p = this.#core.acquire(undefined, site, true).then((lease) => lease.client as unknown as pg.PoolClient);
+    const p = this.#core.acquire(undefined, site, true).then(checkedOut);
     if (callback === undefined) return p;
     p.then(
-      (client) => callback(undefined, client, (err) => (client as unknown as PgPoolClient).release(err as Error | undefined)),
-      (err: Error) => callback(err, undefined, noop),
+      (client) => process.nextTick(callback, undefined, client, client.release),
+      (err: Error) => process.nextTick(callback, err, undefined, noop),
     );
   }
 
-  /** Closes the pool: waits for leases (10 s), then forces the rest. pg.Pool's `end()`. */
+  /**
+   * pg.Pool's `end()`: no new checkouts (they fail with `POOL_CLOSED`); callers already
+   * waiting are still served and clients out are waited for, however long they take;
+   * then every connection is closed. A second call fails. `close({ timeoutMs })` is
+   * lifeguard's bounded form.
+   */
   override end(): Promise<void>;
-  override end(callback: () => void): void;
-  override end(callback?: () => void): Promise<void> | void {
-    const p = this.close().then(() => undefined);
+  override end(callback: (err?: Error) => void): void;
+  override end(callback?: (err?: Error) => void): Promise<void> | void {
+    this.#opts.log?.('ending');
+    let p: Promise<void>;
+    if (this.#core.closing) {
+      p = Promise.reject(new PoolClosedError(this.name, 'Called end on pool more than once'));
+    } else {
+      p = this.#core.close({ timeoutMs: Infinity, serveWaiters: true }).then(async () => {
+        await this.#afterClose();
+      });
+    }
     if (callback === undefined) return p;
-    void p.then(callback, callback);
+    p.then(
+      () => process.nextTick(callback),
+      (err: Error) => process.nextTick(callback, err),
+    );
   }
 
   // ---- lifeguard API ---------------------------------------------------------------
@@ -271,10 +335,15 @@ export class LifeguardPgPool extends pg.Pool {
    */
   async close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
     const result = await this.#core.close({ timeoutMs: opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
+    const open = await this.#afterClose();
+    return { forced: [...result.forced, ...open] };
+  }
+
+  async #afterClose(): Promise<LeaseInfo[]> {
     const open = await this.#tracker.closeAll();
     this.#ended = true;
     registry.pools.delete(this);
-    return { forced: [...result.forced, ...open] };
+    return open;
   }
 
   /** @internal forces outstanding leases back (lifeguard/vitest after a leak). */
@@ -342,10 +411,18 @@ export class LifeguardPgPool extends pg.Pool {
 /**
  * `pool.query()` in every pg form: `(text)`, `(text, values)`, `(config)`, with or
  * without a callback, or a submittable. Installed on the prototype so the pool keeps
- * pg.Pool's own typed overloads.
+ * pg.Pool's own typed overloads. A callback is called from pg's own callback (no
+ * promise in between), so an exception it throws is an uncaught exception, as with
+ * pg.Pool.
  */
 function query(this: LifeguardPgPool, text: unknown, values?: unknown, callback?: unknown): unknown {
   const core = this._core;
+  if (typeof text === 'function') {
+    // pg.Pool's guard: a function where the query belongs
+    const err = new Error('Passing a function as the first parameter to pool.query is not supported');
+    setImmediate(text as Callback<never>, err);
+    return undefined;
+  }
   if (typeof values === 'function') {
     callback = values;
     values = undefined;
@@ -356,54 +433,51 @@ function query(this: LifeguardPgPool, text: unknown, values?: unknown, callback?
   if (typeof callback === 'function') {
     // nobody awaits the callback form, so it has no async caller to name: capture now
     const site = core.site(query);
-    const call = new ScopedCall<pg.QueryResult>(false, 1); // only the result's sink
-    start(core, site, call, text, values);
     const cb = callback as Callback<pg.QueryResult>;
-    call.promise.then(
-      (res) => cb(undefined, res),
-      (err: Error) => cb(err),
-    );
+    const now = core.acquireNow(site);
+    if (now !== undefined) {
+      // pg.Pool never calls back synchronously: pg's query callback is asynchronous
+      run(core, now, text, values, cb);
+    } else {
+      core.acquire(undefined, site, false).then(
+        (l) => run(core, l, text, values, cb),
+        (err: Error) => process.nextTick(cb, err),
+      );
+    }
     return undefined;
   }
+  // attributed lazily: nothing is captured unless a report asks (see core/scoped.ts)
   const call = core.scoped<pg.QueryResult>(query);
-  start(core, call, call, text, values);
+  const now = core.acquireNow(call);
+  if (now !== undefined) runInto(core, now, text, values, call);
+  else core.acquire(undefined, call, false).then((l) => runInto(core, l, text, values, call), (err: unknown) => call.reject(err));
   return call.promise;
 }
 
-/** Takes a connection (synchronously when one is free) and runs one query on it. */
-function start(
-  core: CorePool<pg.Client, PgPoolClient>,
-  site: SiteHolder | ScopedCall<pg.QueryResult> | undefined,
-  call: ScopedCall<pg.QueryResult>,
-  text: unknown,
-  values: unknown,
-): void {
-  const now = core.acquireNow(site);
-  if (now !== undefined) run(core, now, text, values, call);
-  else core.acquire(undefined, site, false).then((l) => run(core, l, text, values, call), (err: unknown) => call.reject(err));
+function runInto(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unknown, values: unknown, call: ScopedCall<pg.QueryResult>): void {
+  run(core, lease, text, values, (err, res) => (err ? call.reject(err) : call.resolve(res!)));
 }
 
-/** Runs one query on a lease with pg's callback form (no promise inside pg), releases it, settles `call`. */
-function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unknown, values: unknown, call: ScopedCall<pg.QueryResult>): void {
+/** Runs one query on a lease with pg's callback form and releases the lease before calling back. */
+function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unknown, values: unknown, cb: Callback<pg.QueryResult>): void {
   const rec = lease[kRecord];
+  const client = rec.conn.raw;
+  let sent = false;
   try {
-    (rec.conn.raw as unknown as { query(t: unknown, v: unknown, cb: (err: Error | null, res: pg.QueryResult) => void): void }).query(
-      text,
-      values,
-      (err, res) => {
-        if (err) {
-          core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
-          call.reject(err);
-        } else {
-          core.releaseLease(rec, undefined, undefined);
-          call.resolve(res);
-        }
-      },
-    );
+    rawQuery(client).call(client, text, values, (err: Error | null, res: pg.QueryResult) => {
+      if (err) {
+        core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
+        cb(err);
+      } else {
+        core.releaseLease(rec, undefined, undefined);
+        cb(undefined, res);
+      }
+    });
+    sent = true;
   } catch (err) {
     // pg throws at once for a query it cannot send (e.g. `undefined`): the connection is fine
     if (!rec.released) core.releaseLease(rec, undefined, undefined);
-    call.reject(err);
+    if (!sent) process.nextTick(cb, err);
   }
 }
 
@@ -424,21 +498,38 @@ function querySubmittable(
       };
       q.once('end', () => finish());
       q.once('error', (err: unknown) => finish(err));
-      (rec.conn.raw as unknown as { query(q: unknown, v?: unknown): unknown }).query(q, values);
+      const client = rec.conn.raw;
+      rawQuery(client).call(client, q, values);
     },
     (err: unknown) => q.emit('error', err),
   );
   return q;
 }
 
+/** A user checkout through `connect()`: the client, with no garbage-collection tracking (the pool holds the client). */
+function checkedOut(lease: PgLease): pg.PoolClient {
+  lease[kRecord].handle = undefined;
+  return lease.client;
+}
+
 Object.defineProperty(LifeguardPgPool.prototype, 'query', { value: query, writable: true, configurable: true });
 
 // pg.Pool's counts are prototype getters in pg-pool (typed as properties): replace them.
+// As pg.Pool counts: a connection being opened is in totalCount, and its caller is not
+// in waitingCount (only callers beyond the connections on their way are).
 Object.defineProperties(LifeguardPgPool.prototype, {
-  totalCount: { get(this: LifeguardPgPool) { return this._core.total; }, configurable: true },
+  totalCount: { get(this: LifeguardPgPool) { return this._core.total + this._core.creatingCount; }, configurable: true },
   idleCount: { get(this: LifeguardPgPool) { return this._core.idleCount; }, configurable: true },
-  waitingCount: { get(this: LifeguardPgPool) { return this._core.waitingCount; }, configurable: true },
+  waitingCount: {
+    get(this: LifeguardPgPool) {
+      const core = this._core;
+      return Math.max(0, core.waitingCount - core.preparingCount);
+    },
+    configurable: true,
+  },
   expiredCount: { get() { return 0; }, configurable: true },
+  // pg-pool's list of its clients, read by code that reaches into it
+  _clients: { get(this: LifeguardPgPool) { return this._core.connections(); }, set() {}, configurable: true },
 });
 
 /**

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventOf } from '../../src/index.js';
-import { DATABASE_URL, hostPort } from '../helpers/env.js';
+import { REDIS_URL, hostPort } from '../helpers/env.js';
 import { nextEvent, waitFor } from '../helpers/events.js';
-import { testPgPool } from '../helpers/pools.js';
+import { testPgPool, testRedisPool } from '../helpers/pools.js';
 import { FaultProxy } from '../helpers/proxy.js';
 import { pgConnectionCount, pgTerminate } from '../helpers/server-count.js';
 import { unique } from '../helpers/unique.js';
@@ -14,14 +14,12 @@ afterEach(async () => {
 });
 
 describe('recovery', () => {
-  it('after an outage, min is refilled one connection at a time, not in one burst', async () => {
-    proxy = await FaultProxy.start(hostPort(DATABASE_URL));
-    const u = new URL(DATABASE_URL);
-    u.host = `127.0.0.1:${proxy.port}`;
-    const { pool } = testPgPool({
-      connectionString: u.toString(),
+  it('after an outage, min is refilled one connection at a time, not in one burst (Redis: min opens connections)', async () => {
+    proxy = await FaultProxy.start(hostPort(REDIS_URL));
+    const { pool } = testRedisPool({
+      url: `redis://127.0.0.1:${proxy.port}`,
       min: 4,
-      max: 6,
+      max: 7,
       reconnect: { baseMs: 50, maxMs: 200 },
       circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 200 },
       healthCheck: { intervalMs: 100, failureThreshold: 1 },

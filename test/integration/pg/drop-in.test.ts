@@ -95,17 +95,34 @@ describe('drop-in for pg.Pool', () => {
     expect(pool.stats().active).toBe(0);
   });
 
-  it('listeners a user adds on a leased client do not follow it to the next user', async () => {
-    const { pool } = testPgPool({ max: 1 });
-    const client = await pool.connect();
-    const raw = (client as unknown as { connection: { listenerCount(e: string): number } });
-    expect(raw).toBeDefined();
-    const notices: unknown[] = [];
-    client.on('notice', (n) => notices.push(n));
-    client.release();
-    const next = await pool.connect();
-    await next.query(`do $$ begin raise notice 'hello'; end $$`);
-    next.release();
-    expect(notices).toEqual([]);
+  it('connect() hands out the real pg.Client: the same object every checkout and in every event', async () => {
+    const { pool } = testPgPool({
+      max: 1,
+      onConnect: (c) => {
+        (c as unknown as { tagged: string }).tagged = 'by onConnect';
+      },
+    });
+    const seen: Record<string, unknown[]> = { connect: [], acquire: [], release: [] };
+    pool.on('connect', (c: pg.Client) => seen.connect!.push(c));
+    pool.on('acquire', (c: pg.Client) => seen.acquire!.push(c));
+    pool.on('release', (_err: unknown, c: pg.Client) => seen.release!.push(c));
+    const first = await pool.connect();
+    expect(first).toBeInstanceOf(pg.Client);
+    expect((first as unknown as { tagged: string }).tagged).toBe('by onConnect');
+    first.release();
+    const second = await pool.connect();
+    expect(second).toBe(first);
+    second.release();
+    await pool.query('select 1');
+    {
+      await using lease = await pool.acquire();
+      expect(lease.client).toBe(first);
+    }
+    expect(seen.connect).toEqual([first]);
+    expect(seen.acquire).toEqual([first, first, first, first]);
+    expect(seen.release).toEqual([first, first, first, first]);
+    const removed = new Promise<unknown>((resolve) => pool.once('remove', resolve));
+    await pool.end();
+    expect(await removed).toBe(first);
   });
 });
