@@ -561,7 +561,7 @@ function pgFindings(s: PgSnapshot, t: Thresholds): Finding[] {
     out.push({
       id: 'pg-idle-in-transaction',
       server: 'pg',
-      severity: longest > t.longQueryS ? 'critical' : 'warning',
+      severity: 'warning',
       message: `${iit.length} sessions idle in transaction for more than ${t.idleInTransactionS} s (longest ${Math.round(longest)} s): ${describeCounts(groups)}`,
       numbers: { sessions: iit.length, thresholdS: t.idleInTransactionS, longestS: longest },
       runbook: 'db_pool_exhausted, step 2.3 "Check for long-running transactions"',
