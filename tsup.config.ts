@@ -1,14 +1,31 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', vitest: 'src/testing/vitest.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  // tsup's CommonJS chunking rewrote `this.#x = …` into assignments to exports named x;
-  // each entry is one file instead (shared state meets through globalThis anyway)
-  splitting: false,
-  external: ['pg', 'ioredis', 'vitest', 'prom-client', '@opentelemetry/api'],
-});
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', vitest: 'src/testing/vitest.ts', http: 'src/admin.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    // tsup's CommonJS chunking rewrote `this.#x = …` into assignments to exports named x;
+    // each entry is one file instead (shared state meets through globalThis anyway)
+    splitting: false,
+    external: ['pg', 'ioredis', 'vitest', 'prom-client', '@opentelemetry/api'],
+  },
+  {
+    // the `lifeguard` command: one ESM file, shebang kept (tsup also makes it executable)
+    entry: { cli: 'src/cli/bin.ts' },
+    format: ['esm'],
+    dts: false,
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    splitting: false,
+    external: ['pg', 'ioredis', 'commander'],
+    define: { __LIFEGUARD_VERSION__: JSON.stringify(version) },
+  },
+]);

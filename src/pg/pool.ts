@@ -134,6 +134,11 @@ export class LifeguardPgPool extends pg.Pool {
     return this.#opts.target;
   }
 
+  /** The `app` option: the first part of the server-side connection names. */
+  get app(): string {
+    return this.#opts.common.app;
+  }
+
   /** @internal the engine, for the pg.Pool count getters. */
   get _core(): CorePool<pg.Client, PgPoolClient> {
     return this.#core;

@@ -18,6 +18,14 @@ export interface RedisPoolOptions extends CommonPoolOptions {
    * @default {}
    */
   redisOptions?: RedisOptions;
+  /**
+   * Publish this pool's budget (`max`) in the hash `lifeguard:budgets` (field
+   * `<app>:<pool>:<pid>`, refreshed every 30 s, expiring after 120 s), so that
+   * `lifeguard doctor` can add up the running processes' budgets against `maxclients`.
+   * One `HSET` + `EXPIRE` per 30 s on the shared client; `false` writes nothing.
+   * @default true
+   */
+  publishBudget?: boolean;
 }
 
 export interface ResolvedRedisOptions {
@@ -29,9 +37,10 @@ export interface ResolvedRedisOptions {
   readonly secrets: readonly string[];
   /** Where the pool connects, password masked. */
   readonly target: string;
+  readonly publishBudget: boolean;
 }
 
-const REDIS_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, 'url', 'redisOptions']);
+const REDIS_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, 'url', 'redisOptions', 'publishBudget']);
 
 export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.ProcessEnv = process.env): ResolvedRedisOptions {
   const { raw, c, common } = splitOptions(input, 'redis', REDIS_ALLOWED, 'not a lifeguard option; ioredis options go in redisOptions');
@@ -62,6 +71,7 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
   const pathDb = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
   if (pathDb !== undefined && (!Number.isInteger(pathDb) || pathDb < 0)) c.fail('url', 'a URL whose path is a database number', redactUrl(url as string));
   const db = redisOptions.db ?? pathDb ?? 0;
+  if (raw.publishBudget !== undefined && typeof raw.publishBudget !== 'boolean') c.fail('publishBudget', 'a boolean', typeof raw.publishBudget);
   return Object.freeze({
     common: resolved,
     url: url as string,
@@ -69,5 +79,6 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
     db,
     secrets: Object.freeze(secrets.filter((s) => s.length > 0)),
     target: redactUrl(url as string),
+    publishBudget: raw.publishBudget !== false,
   });
 }

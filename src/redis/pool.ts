@@ -14,7 +14,8 @@ import type { AcquireOptions } from '../core/options.js';
 import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
 import { scrubError } from '../core/redact.js';
 import { registry } from '../core/registry.js';
-import { connectionOptions, RedisDriver } from './driver.js';
+import { BUDGET_KEY, BUDGET_REFRESH_MS, BUDGET_STALE_S, BUDGET_TTL_S } from './budget.js';
+import { connectionOptions, RedisDriver, redisConnectionName } from './driver.js';
 import { type RedisPoolOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { attachHandlers, DedicatedConnection, Subscriber, type SubscriberState } from './subscriber.js';
 
@@ -48,6 +49,8 @@ export class LifeguardRedisPool {
   readonly #tracker: DedicatedTracker;
   readonly #errorLog = new LogLimiter(5, 10_000);
   #closed: Promise<CloseResult> | undefined;
+  #published = false;
+  readonly #publishTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: RedisPoolOptions = {}) {
     const opts = resolveRedisOptions(options);
@@ -73,7 +76,14 @@ export class LifeguardRedisPool {
     this.client.on('ready', () => {
       attempt = 0;
       core.connectionSuccess();
+      this.#publishBudget();
     });
+    if (opts.publishBudget) {
+      this.#publishTimer = setInterval(() => {
+        if (this.client.status === 'ready') this.#publishBudget();
+      }, BUDGET_REFRESH_MS);
+      this.#publishTimer.unref?.();
+    }
     this.client.on('error', (err: Error) => {
       this.#connectionError(err, attempt > 0 ? `shared client (reconnect attempt ${attempt})` : 'shared client');
       core.connectionFailure(err.message);
@@ -89,6 +99,42 @@ export class LifeguardRedisPool {
   /** Where the pool connects, password masked. */
   get target(): string {
     return this.#opts.target;
+  }
+
+  /** The `app` option: the first part of the server-side connection names. */
+  get app(): string {
+    return this.#opts.common.app;
+  }
+
+  /**
+   * Publishes this process's budget for `lifeguard doctor`'s fleet view: field
+   * `<app>:<pool>:<pid>` = `"<max> <epoch s>"` in the hash {@link BUDGET_KEY}, which
+   * expires unless refreshed. The first write also drops fields nobody refreshed for
+   * {@link BUDGET_STALE_S} (processes that died without closing their pools).
+   */
+  #publishBudget(): void {
+    if (!this.#opts.publishBudget || this.#core.closing) return;
+    const now = Math.floor(Date.now() / 1000);
+    const field = budgetField(this.#opts);
+    const first = !this.#published;
+    this.#published = true;
+    const p = this.client.pipeline().hset(BUDGET_KEY, field, `${this.#opts.common.max} ${now}`).expire(BUDGET_KEY, BUDGET_TTL_S).exec();
+    void p.then(
+      () => (first ? this.#pruneBudgets(now) : undefined),
+      () => undefined, // read-only replica, ACL: the fleet view just lacks this process
+    );
+  }
+
+  async #pruneBudgets(now: number): Promise<void> {
+    try {
+      const all = await this.client.hgetall(BUDGET_KEY);
+      const stale = Object.entries(all)
+        .filter(([, v]) => now - Number(v.split(' ')[1] ?? 0) > BUDGET_STALE_S)
+        .map(([k]) => k);
+      if (stale.length > 0) await this.client.hdel(BUDGET_KEY, ...stale);
+    } catch {
+      // best effort
+    }
   }
 
   #connectionError(err: Error, what: string): void {
@@ -258,6 +304,8 @@ export class LifeguardRedisPool {
     this.#closed ??= (async () => {
       const result = await this.#core.close({ timeoutMs: opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
       const open = await this.#tracker.closeAll();
+      clearInterval(this.#publishTimer);
+      if (this.#published && this.client.status === 'ready') this.client.hdel(BUDGET_KEY, budgetField(this.#opts)).catch(() => undefined);
       await quit(this.client, this.#opts.common.connectTimeoutMs);
       this.#core.budget.give('shared');
       registry.pools.delete(this);
@@ -314,6 +362,10 @@ function quit(r: Redis, timeoutMs: number): Promise<void> {
     if (r.status === 'ready') r.quit().catch(() => r.disconnect());
     else r.disconnect();
   });
+}
+
+function budgetField(opts: ResolvedRedisOptions): string {
+  return redisConnectionName(opts.common.app, opts.common.name).slice('lifeguard:'.length);
 }
 
 /** Creates a Redis pool. */
