@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', vitest: 'src/testing/vitest.ts' },
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing/index.ts',
+    vitest: 'src/testing/vitest.ts',
+    prometheus: 'src/metrics/prometheus.ts',
+    otel: 'src/metrics/otel.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
