@@ -52,18 +52,27 @@ export interface AcquireMessage {
 
 /** Published on `lifeguard:leak`. */
 export interface LeakMessage {
+  /** Pool name. */
   readonly pool: string;
+  /** Driver of the pool. */
   readonly driver: DriverKind;
+  /** What kind of leak (as the `leak` event's `kind`). */
   readonly kind: LeakKind;
+  /** The lease, subscriber or listener, with its site and tag. */
   readonly lease: LeaseInfo;
 }
 
 /** Published on `lifeguard:circuit`. */
 export interface CircuitMessage {
+  /** Pool name. */
   readonly pool: string;
+  /** Driver of the pool. */
   readonly driver: DriverKind;
+  /** State before the transition. */
   readonly from: CircuitState;
+  /** State after it. */
   readonly to: CircuitState;
+  /** Why (the last connection error, or the probe's outcome). */
   readonly reason: string;
 }
 

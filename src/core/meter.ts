@@ -14,7 +14,9 @@ export type LeakKind = 'held-too-long' | 'lost' | 'unreleased-at-close' | 'subsc
 
 /** Where a pool connects, for the `server.address` / `server.port` attributes. */
 export interface ServerAddress {
+  /** Host name, IP address or Unix socket path. */
   readonly address: string;
+  /** TCP port; undefined for a Unix socket. */
   readonly port: number | undefined;
 }
 
