@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs benchmark suites: a fresh process per measurement, implementations alternating
 // A B C A B C …, medians with min–max, ratios against lifeguard from the same run.
-//   node bench/run.mjs [cycle] [pg-select] [redis] [micro] [--quick]
+//   node bench/run.mjs [cycle] [pg-select] [redis] [micro] [metrics-cycle] [metrics-pg] [scrape] [--quick]
+//   (metrics-cycle compares with a build of an earlier commit when BENCH_BASE_DIST names its dist/)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
