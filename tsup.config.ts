@@ -5,7 +5,14 @@ const { version } = JSON.parse(readFileSync(new URL('./package.json', import.met
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', vitest: 'src/testing/vitest.ts', http: 'src/admin.ts' },
+    entry: {
+      index: 'src/index.ts',
+      testing: 'src/testing/index.ts',
+      vitest: 'src/testing/vitest.ts',
+      http: 'src/admin.ts',
+      prometheus: 'src/metrics/prometheus.ts',
+      otel: 'src/metrics/otel.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

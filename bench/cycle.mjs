@@ -24,8 +24,15 @@ async function make() {
       return { acquire: () => p.connect(), release: (c) => c.release(), end: () => p.end() };
     }
     default: {
-      const { createPgPool } = await import('../dist/index.js');
-      const mode = { lifeguard: undefined, 'lifeguard-nostack': false, 'lifeguard-always': 'always', 'lifeguard-off': 'off' }[impl];
+      // lifeguard-before: the build of an earlier commit (BENCH_BASE_DIST), for paired costs of a change
+      const dist = impl === 'lifeguard-before' ? process.env.BENCH_BASE_DIST : '../dist';
+      const { createPgPool } = await import(`${dist}/index.js`);
+      if (impl === 'lifeguard-prom') {
+        const { Registry } = await import('prom-client');
+        const { registerPrometheus } = await import('../dist/prometheus.js');
+        registerPrometheus(new Registry());
+      }
+      const mode = { 'lifeguard-nostack': false, 'lifeguard-always': 'always', 'lifeguard-off': 'off' }[impl];
       const leakDetection = mode === 'off' ? false : mode === undefined ? {} : { captureStacks: mode };
       // NODE_ENV unset: the default capture mode is the production one ('sampled')
       const p = createPgPool({ Client: FakeClient, max: MAX, leakDetection, logger: silent });

@@ -15,7 +15,15 @@ if (impl === 'pg.Pool') {
   pool = new pg.Pool({ connectionString, max: MAX });
 } else {
   const { createPgPool } = await import('../dist/index.js');
-  const mode = { lifeguard: undefined, 'lifeguard-nostack': false, 'lifeguard-always': 'always' }[impl];
+  if (impl === 'lifeguard-prom') {
+    const { Registry } = await import('prom-client');
+    const { registerPrometheus } = await import('../dist/prometheus.js');
+    const registry = new Registry();
+    registerPrometheus(registry);
+    // scraped every second (BENCH_SCRAPE_MS), far more often than a Prometheus server would
+    setInterval(() => void registry.metrics(), Number(process.env.BENCH_SCRAPE_MS ?? 1000)).unref();
+  }
+  const mode = { 'lifeguard-nostack': false, 'lifeguard-always': 'always' }[impl];
   pool = createPgPool({ connectionString, max: MAX, logger: silent, leakDetection: mode === undefined ? {} : { captureStacks: mode } });
 }
 await Promise.all(Array.from({ length: MAX * 3 }, () => pool.query('SELECT 1')));

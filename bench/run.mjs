@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs benchmark suites: a fresh process per measurement, implementations alternating
 // A B C A B C …, medians with min–max, ratios against lifeguard from the same run.
-//   node bench/run.mjs [cycle] [pg-select] [pg-connect] [redis] [micro] [--quick]
+//   node bench/run.mjs [cycle] [pg-select] [pg-connect] [redis] [micro] [metrics-cycle] [metrics-pg] [scrape] [--quick]
+//   (metrics-cycle compares with a build of an earlier commit when BENCH_BASE_DIST names its dist/)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -63,6 +64,39 @@ const plans = {
     lowerIsBetter: false,
   },
   micro: { rounds: 5, cases: [{ impl: 'node', args: [], group: 'micro' }], micro: true },
+  // the metrics issue: acquire+release before it (BENCH_BASE_DIST: a build of the earlier
+  // commit), with its counting, and with the Prometheus exporter registered
+  'metrics-cycle': {
+    rounds: Number(process.env.BENCH_ROUNDS ?? 7),
+    script: 'cycle',
+    cases: [1, 64].flatMap((c) =>
+      [...(process.env.BENCH_BASE_DIST ? ['lifeguard-before'] : []), 'lifeguard', 'lifeguard-prom'].map((impl) => ({
+        impl,
+        args: ['--concurrency', String(c)],
+        group: `concurrency ${c}`,
+      })),
+    ),
+    metric: 'nsPerOp',
+    unit: 'ns/cycle',
+    lowerIsBetter: true,
+    diffBase: process.env.BENCH_BASE_DIST ? 'lifeguard-before' : 'lifeguard',
+  },
+  'metrics-pg': {
+    rounds: Number(process.env.BENCH_ROUNDS ?? 9),
+    script: 'pg-select',
+    cases: ['lifeguard', 'lifeguard-prom', 'pg.Pool'].map((impl) => ({ impl, args: [], group: 'pool.query SELECT 1, 64 callers, max 10' })),
+    metric: 'opsPerSec',
+    unit: 'ops/s',
+    lowerIsBetter: false,
+    baseline: 'pg.Pool',
+  },
+  scrape: {
+    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+    cases: [20, 100].map((n) => ({ impl: 'lifeguard', args: ['--pools', String(n)], group: `registry.metrics(), ${n} pools` })),
+    metric: 'usPerScrape',
+    unit: 'µs/scrape',
+    lowerIsBetter: true,
+  },
 };
 
 const version = (p) => {
@@ -92,7 +126,7 @@ for (const suite of suites) {
   const samples = new Map();
   for (let r = 0; r < rounds; r++) {
     for (const c of plan.cases) {
-      const run = spawnSync(process.execPath, ['--expose-gc', new URL(`./${suite}.mjs`, import.meta.url).pathname, '--impl', c.impl, ...c.args], {
+      const run = spawnSync(process.execPath, ['--expose-gc', new URL(`./${plan.script ?? suite}.mjs`, import.meta.url).pathname, '--impl', c.impl, ...c.args], {
         env,
         encoding: 'utf8',
         timeout: 120_000,
@@ -132,7 +166,7 @@ for (const suite of suites) {
     const groups = [...new Set(plan.cases.map((c) => c.group))];
     for (const g of groups) {
       console.log(
-        `### ${g}\n\n| implementation | ${plan.unit} (median) | min–max | CPU % | client CPU µs/op | lifeguard vs this, paired (min–max) |${plan.baseline ? ` this vs ${plan.baseline}, paired |` : ''}\n|---|---:|---:|---:|---:|---:|${plan.baseline ? '---:|' : ''}`,
+        `### ${g}\n\n| implementation | ${plan.unit} (median) | min–max | CPU % | client CPU µs/op | lifeguard vs this, paired (min–max) |${plan.baseline ? ` this vs ${plan.baseline}, paired |` : ''}${plan.diffBase ? ` this − ${plan.diffBase}, paired ns (min–max) |` : ''}\n|---|---:|---:|---:|---:|---:|${plan.baseline ? '---:|' : ''}${plan.diffBase ? '---:|' : ''}`,
       );
       const lgRuns = samples.get(`${g}|lifeguard`) ?? [];
       for (const c of plan.cases.filter((c) => c.group === g)) {
@@ -157,7 +191,14 @@ for (const suite of suites) {
           samples: runs,
         };
         const ratioText = c.impl === 'lifeguard' ? '—' : `${ratio.toFixed(2)}× (${Math.min(...pairs).toFixed(2)}–${Math.max(...pairs).toFixed(2)})`;
-        const baseText = plan.baseline ? ` ${median(base).toFixed(2)}× (${Math.min(...base).toFixed(2)}–${Math.max(...base).toFixed(2)}) |` : '';
+        let baseText = plan.baseline ? ` ${median(base).toFixed(2)}× (${Math.min(...base).toFixed(2)}–${Math.max(...base).toFixed(2)}) |` : '';
+        if (plan.diffBase) {
+          // paired differences: this round's figure minus the same round's diffBase figure
+          const b = samples.get(`${g}|${plan.diffBase}`) ?? [];
+          const d = runs.map((x) => [x, b.find((y) => y.round === x.round)]).filter(([, y]) => y).map(([x, y]) => x[plan.metric] - y[plan.metric]);
+          out.results[`${g}|${c.impl}`].diff = { median: median(d), min: Math.min(...d), max: Math.max(...d) };
+          baseText += c.impl === plan.diffBase ? ' — |' : ` ${median(d).toFixed(0)} (${Math.min(...d).toFixed(0)}–${Math.max(...d).toFixed(0)}) |`;
+        }
         console.log(
           `| ${c.impl} | ${fmt(m)} | ${fmt(Math.min(...v))}–${fmt(Math.max(...v))} | ${Math.round(median(runs.map((x) => x.cpuPct)))} | ${cpuUs.toFixed(cpuUs < 10 ? 2 : 1)} | ${ratioText} |${baseText}`,
         );

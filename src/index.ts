@@ -50,8 +50,18 @@ export type {
 } from './core/options.js';
 export type { PoolStats, CloseResult } from './core/pool.js';
 export type { NoSiteReason } from './core/site.js';
-export type { Percentiles } from './core/samples.js';
+export type { Percentiles } from './core/histogram.js';
 export type { Logger } from './core/logger.js';
 export { silentLogger } from './core/logger.js';
 export { redactUrl } from './core/redact.js';
 export { requestTag, tagRequests, withRequestTag, type TaggableRequest, type TagOptions } from './http.js';
+export {
+  ACQUIRE_CHANNEL,
+  LEAK_CHANNEL,
+  CIRCUIT_CHANNEL,
+  type AcquireMessage,
+  type LeakMessage,
+  type CircuitMessage,
+} from './core/channels.js';
+export { DURATION_BUCKETS_S } from './core/histogram.js';
+export type { LeakKind } from './core/meter.js';

@@ -9,6 +9,7 @@ import { AcquireTimeoutError } from './errors.js';
 import type { LeaseInfo } from './events.js';
 import { formatSite, formatStack, type SiteHolder } from './site.js';
 import type { CorePool } from './pool.js';
+import { leakChannel, publishLeak } from './channels.js';
 import { leakBlock } from './leaks.js';
 import { safeLog } from './logger.js';
 
@@ -137,6 +138,8 @@ export class DedicatedTracker {
     const lease = info(state, this.#core.name, performance.now());
     void this.close(state, budgetKind(state));
     const core = this.#core;
+    core.meter.leaks['subscriber-lost']++;
+    if (leakChannel.hasSubscribers) publishLeak(core.name, core.kind, 'subscriber-lost', lease);
     if (core.events.active) {
       core.events.emit({ type: 'leak', pool: core.name, driver: core.kind, time: Date.now(), kind: 'subscriber-lost', lease });
     }

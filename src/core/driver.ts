@@ -3,9 +3,12 @@
  * redis/ each implement this.
  */
 import type { DriverKind } from './events.js';
+import type { ServerAddress } from './meter.js';
 
 export interface Driver<C, F> {
   readonly kind: DriverKind;
+  /** Where it connects (metrics attributes `server.address`, `server.port`); undefined when unknown. */
+  readonly server?: ServerAddress | undefined;
   /** Opens one connection (honouring the connect timeout); rejects on failure. */
   create(): Promise<C>;
   /** Closes a connection; resolves once it is closed, never rejects. */

@@ -23,7 +23,9 @@ import { Conn, Lease, LeaseRecord, type LeaseOwner, kRecord } from './lease.js';
 import { type SiteContext, type SiteSource, afterSites, describeSite, formatDuration, holdersSummary, leakBlock, leaseInfo, siteOrReason } from './leaks.js';
 import { LogLimiter, safeLog } from './logger.js';
 import type { AcquireOptions, ResolvedCommonOptions } from './options.js';
-import { type Percentiles, Samples } from './samples.js';
+import { acquireChannel, circuitChannel, leakChannel, publishCircuit, publishLeak, traceAcquire } from './channels.js';
+import type { Percentiles } from './histogram.js';
+import { closeMeter, openMeter, PoolMeter } from './meter.js';
 import { ScopedCall } from './scoped.js';
 import { captureSite, formatSite, type SiteHolder } from './site.js';
 import { WaiterQueue } from './waiters.js';
@@ -67,9 +69,9 @@ export interface PoolStats {
   readonly timeouts: number;
   /** Failed connection attempts. */
   readonly connectFailures: number;
-  /** Time callers waited for a lease, ms (latest 1,024). */
+  /** Time callers waited for a lease, ms, since the pool opened (percentiles estimated from the histogram's buckets). */
   readonly waitMs: Percentiles;
-  /** Time leases were held, ms (latest 1,024). */
+  /** Time leases were held, ms, since the pool opened (percentiles estimated from the histogram's buckets). */
   readonly heldMs: Percentiles;
   /** Circuit breaker state (`closed` when the breaker is off). */
   readonly circuit: CircuitState;
@@ -188,8 +190,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #connectFailures = 0;
   #lastConnectError: unknown = undefined;
   readonly #destroyed: Record<DestroyReason, number>;
-  readonly #waitSamples = new Samples();
-  readonly #heldSamples = new Samples();
+  /** Histograms and counters for exporters (`lifeguard/prometheus`, `lifeguard/otel`). */
+  readonly meter: PoolMeter;
 
   #exhausted = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -247,6 +249,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     this.#behaviour = behaviour;
     this.events = events;
     this.budget = new Budget(options.max);
+    this.meter = new PoolMeter(this, driver.server);
+    openMeter(this.meter);
     this.#destroyed = Object.fromEntries(DESTROY_REASONS.map((r) => [r, 0])) as Record<DestroyReason, number>;
     const ld = options.leakDetection;
     this.#samplePeriod = ld !== false && ld.sampleRate > 0 ? Math.max(1, Math.round(1 / ld.sampleRate)) : Infinity;
@@ -312,6 +316,11 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return new ScopedCall<T>(this.#lazySites, ld === false ? 1 : ld.stackTraceLimit, entry);
   }
 
+  /** How sites of this pool become text (`leakDetection.ignoreFrames`, and why a site is missing). */
+  get siteContext(): SiteContext {
+    return this.#siteCtx;
+  }
+
   #escalate(): void {
     const ld = this.options.leakDetection;
     if (ld === false || ld.captureStacks !== 'sampled') return;
@@ -332,6 +341,11 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    * garbage collection and nested acquires); internal `query()` leases are not.
    */
   acquire(opts: AcquireOptions | undefined, site: SiteSource | undefined, track: boolean): Promise<Lease<C, F>> {
+    if (acquireChannel.hasSubscribers) return traceAcquire(this, opts, site, () => this.#checkout(opts, site, track));
+    return this.#checkout(opts, site, track);
+  }
+
+  #checkout(opts: AcquireOptions | undefined, site: SiteSource | undefined, track: boolean): Promise<Lease<C, F>> {
     if (this.#closing) return Promise.reject(new PoolClosedError(this.name));
     if (this.#breakerTripped) {
       const err = this.#circuitOpenError();
@@ -363,6 +377,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    */
   acquireNow(site: SiteSource | undefined): Lease<C, F> | undefined {
     if (this.#closing || this.#breakerTripped || this.#waiters.size > 0 || this.#idle.length === 0) return undefined;
+    if (acquireChannel.hasSubscribers) return undefined; // traced through acquire()
     const scope = contextStorage.getStore();
     if (scope !== undefined && scope.held.length > 0) return undefined;
     const now = performance.now();
@@ -446,6 +461,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    * capture theirs a microtask later); with 'throw', the acquire's rejection.
    */
   #nestedAcquire(held: LeaseRecord<C>, site: SiteSource | undefined, tag: string | undefined): Promise<never> | undefined {
+    this.meter.nestedAcquires++;
     const report = (): Error | undefined => {
       const heldSite = describeSite(held.site, this.#siteCtx).site;
       const newSite = describeSite(site, this.#siteCtx).site;
@@ -613,6 +629,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   #circuit(t: Transition): void {
     this.#breakerTripped = t.to !== 'closed';
+    if (circuitChannel.hasSubscribers) publishCircuit(this.name, this.kind, t.from, t.to, t.reason);
     if (this.events.active) {
       this.#emit({ type: 'circuit', pool: this.name, driver: this.kind, time: Date.now(), from: t.from, to: t.to, reason: t.reason });
     }
@@ -653,7 +670,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     this.#refilling = true;
     const rc = this.options.reconnect;
     const timer = setTimeout(() => {
-      if (!this.#closing && !this.#breakerTripped && this.#all.size + this.#creating < this.options.min && this.budget.tryTake('pooled')) {
+      // one at a time: while a connection is still being opened (a slow server), wait another gap
+      if (!this.#closing && !this.#breakerTripped && this.#creating === 0 && this.#all.size < this.options.min && this.budget.tryTake('pooled')) {
         this.#create();
       }
       this.#refillSpread();
@@ -838,7 +856,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     conn.lease = rec;
     this.#active++;
     this.#acquired++;
-    this.#waitSamples.add(waitMs);
+    this.meter.wait.record(waitMs);
     const lease = new Lease<C, F>(rec, this);
     if (track) {
       if (scope !== undefined) {
@@ -952,6 +970,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
           this.#lifetimeTimers.set(conn, timer);
         }
         this.#created++;
+        this.meter.create.record(now - started);
         this.#driver.watch(raw, (err) => this.#onBroken(conn, err), () => this.#onListen(conn));
         this.#hooks.onConnect?.(raw);
         if (this.events.active) {
@@ -1138,7 +1157,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     rec.conn.lease = undefined;
     rec.handle = undefined;
     this.#released++;
-    this.#heldSamples.add(now - rec.acquiredAt);
+    this.meter.use.record(now - rec.acquiredAt);
     const held = rec.scopeHeld;
     if (held !== undefined) {
       const i = held.lastIndexOf(rec);
@@ -1291,6 +1310,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   #reportLeak(kind: 'held-too-long' | 'lost' | 'unreleased-at-close', info: LeaseInfo): void {
     if (info.noSite === 'not-sampled') this.#escalate();
+    this.meter.leaks[kind]++;
+    if (leakChannel.hasSubscribers) publishLeak(this.name, this.kind, kind, info);
     if (this.events.active) {
       this.#emit({ type: 'leak', pool: this.name, driver: this.kind, time: Date.now(), kind, lease: info });
     }
@@ -1409,8 +1430,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       destroyed: { ...this.#destroyed },
       timeouts: this.#timeouts,
       connectFailures: this.#connectFailures,
-      waitMs: this.#waitSamples.summary(),
-      heldMs: this.#heldSamples.summary(),
+      waitMs: this.meter.wait.summary(),
+      heldMs: this.meter.use.summary(),
       circuit: this.#breaker?.state.kind ?? 'closed',
       healthy: this.#health?.healthy ?? true,
       reconnectAttempt: this.#attempt,
@@ -1461,6 +1482,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     this.#closing = true;
     this.#serveWaiters = opts?.serveWaiters === true;
+    closeMeter(this.meter);
     clearInterval(this.#sweeper);
     this.#health?.stop();
     clearTimeout(this.#breakerTimer);

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import { scrubError } from '../core/redact.js';
+import { pgServer } from '../core/server.js';
 import { checkOut, installGuard, type PgPoolClient, rawQuery } from './client.js';
 import type { ResolvedPgOptions } from './options.js';
 
@@ -39,6 +40,8 @@ const hookErrors = new WeakSet<object>();
 
 export class PgDriver implements Driver<pg.Client, PgPoolClient> {
   readonly kind = 'pg' as const;
+  /** Where it connects (metrics attributes). */
+  readonly server: ReturnType<typeof pgServer>;
   readonly #opts: ResolvedPgOptions;
   readonly #Client: new (config: pg.ClientConfig) => pg.Client;
   readonly #config: pg.ClientConfig;
@@ -55,6 +58,7 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
       application_name: pgConnectionName(opts.common.app, opts.common.name),
       connectionTimeoutMillis: opts.common.connectTimeoutMs,
     };
+    this.server = pgServer(opts.client);
   }
 
   async create(): Promise<pg.Client> {

@@ -2,6 +2,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import { scrubError } from '../core/redact.js';
+import { redisServer } from '../core/server.js';
 import { connState, leaseClient } from './client.js';
 import type { ResolvedRedisOptions } from './options.js';
 
@@ -28,6 +29,8 @@ interface RedisInternals {
 
 export class RedisDriver implements Driver<Redis, Redis> {
   readonly kind = 'redis' as const;
+  /** Where it connects (metrics attributes). */
+  readonly server: ReturnType<typeof redisServer>;
   readonly #opts: ResolvedRedisOptions;
   readonly #connOptions: RedisOptions;
 
@@ -40,6 +43,7 @@ export class RedisDriver implements Driver<Redis, Redis> {
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
     });
+    this.server = redisServer(opts.url, opts.redisOptions);
   }
 
   async create(): Promise<Redis> {
