@@ -24,8 +24,8 @@ export interface DedicatedState {
   readonly channels: Set<string>;
   readonly patterns: Set<string>;
   lastMessageAt: number | undefined;
-  /** Closes the underlying connection; resolves once closed. */
-  readonly closeConnection: () => Promise<void>;
+  /** Closes the underlying connection within `timeoutMs` (default: the connect timeout); resolves once closed. */
+  readonly closeConnection: (timeoutMs?: number) => Promise<void>;
 }
 
 /** A live subscriber, listener or dedicated connection, as `subscribers()` lists it. */
@@ -53,7 +53,7 @@ export class DedicatedTracker {
     kind: DedicatedState['kind'],
     site: SiteHolder | undefined,
     tag: string | undefined,
-    closeConnection: () => Promise<void>,
+    closeConnection: (timeoutMs?: number) => Promise<void>,
   ): DedicatedState {
     return {
       id: ++this.#seq,
@@ -108,13 +108,13 @@ export class DedicatedTracker {
   }
 
   /** Closes one connection and returns its permit; idempotent. */
-  async close(state: DedicatedState, kind: BudgetKind): Promise<void> {
+  async close(state: DedicatedState, kind: BudgetKind, timeoutMs?: number): Promise<void> {
     if (state.closed) return;
     state.closed = true;
     this.#live.delete(state);
     this.#finalizer.unregister(state);
     try {
-      await state.closeConnection();
+      await state.closeConnection(timeoutMs);
     } finally {
       this.#core.budget.give(kind);
     }
@@ -125,10 +125,20 @@ export class DedicatedTracker {
     return [...this.#live].map((s) => info(s, this.#core.name, now));
   }
 
-  /** Closes everything (pool close, or a test's reclaim); returns what was open. */
-  async closeAll(): Promise<DedicatedInfo[]> {
+  /**
+   * Closes everything (pool close, or a test's reclaim); returns what was open. With
+   * `timeoutMs`, resolves by then at the latest (connections still closing finish on their own bound).
+   */
+  async closeAll(timeoutMs?: number): Promise<DedicatedInfo[]> {
     const open = this.list();
-    await Promise.all([...this.#live].map((s) => this.close(s, budgetKind(s))));
+    const all = Promise.all([...this.#live].map((s) => this.close(s, budgetKind(s), timeoutMs)));
+    if (timeoutMs === undefined) {
+      await all;
+      return open;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
     return open;
   }
 

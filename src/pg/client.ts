@@ -36,6 +36,18 @@ export class PgPoolClient implements AsyncDisposable {
 
   /** @internal */
   _query(args: unknown[]): unknown {
+    const cb = args[args.length - 1];
+    if (typeof cb === 'function' && this.#lease.released) {
+      // callback form: the error goes to the callback (asynchronously), as pg reports errors
+      let err: unknown;
+      try {
+        this.#lease.assertUsable('query on');
+      } catch (e) {
+        err = e;
+      }
+      process.nextTick(cb as (e: unknown) => void, err);
+      return undefined;
+    }
     const c = this.#client('query on') as unknown as { query(...a: unknown[]): unknown };
     return c.query(...args);
   }

@@ -41,6 +41,9 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
   readonly #config: pg.ClientConfig;
   /** Connections on which `LISTEN` ran: `UNLISTEN *` before the next user gets them. */
   readonly #listening = new WeakSet<pg.Client>();
+  /** Connections being opened, and being closed, for forceClose(). */
+  readonly #opening = new Set<pg.Client>();
+  readonly #closing = new Set<pg.Client>();
 
   constructor(opts: ResolvedPgOptions, Client: new (config: pg.ClientConfig) => pg.Client) {
     this.#opts = opts;
@@ -56,6 +59,7 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     const client = new this.#Client(this.#config);
     // Until watch() attaches the real listener, an 'error' must not crash the process.
     client.on('error', noop);
+    this.#opening.add(client);
     try {
       await client.connect();
       if (this.#opts.onConnect) await this.#opts.onConnect(client);
@@ -68,6 +72,8 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     } catch (err) {
       void this.destroy(client);
       throw scrubError(err, this.#opts.secrets);
+    } finally {
+      this.#opening.delete(client);
     }
     if (this.#opts.allowExitOnIdle) internals(client).connection?.stream?.unref?.();
     return client;
@@ -75,21 +81,26 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
 
   destroy(client: pg.Client): Promise<void> {
     const timeoutMs = this.#opts.common.connectTimeoutMs;
+    this.#closing.add(client);
     return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.#closing.delete(client);
+        resolve();
+      };
       const timer = setTimeout(() => {
         internals(client).connection?.stream?.destroy?.();
-        resolve();
+        done();
       }, timeoutMs);
       timer.unref?.();
       client.end().then(
         () => {
           clearTimeout(timer);
-          resolve();
+          done();
         },
         () => {
           clearTimeout(timer);
           internals(client).connection?.stream?.destroy?.();
-          resolve();
+          done();
         },
       );
     });
@@ -167,6 +178,11 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
 
   wrap(client: pg.Client, lease: LeaseHandle): PgPoolClient {
     return new PgPoolClient(client, lease);
+  }
+
+  /** Destroys the socket of every connection still being opened or closed. */
+  forceClose(): void {
+    for (const c of [...this.#opening, ...this.#closing]) internals(c).connection?.stream?.destroy?.();
   }
 
   /** Keeps the process alive while a connection is in use (allowExitOnIdle). */

@@ -8,11 +8,13 @@ import { contextStorage } from '../core/context.js';
 import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js';
 import { Lease, kRecord } from '../core/lease.js';
 import type { AcquireOptions } from '../core/options.js';
-import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
+import { CLOSE_GRACE_MS, type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
+import { poolClosed } from '../core/closed.js';
 import { registry } from '../core/registry.js';
 import { DedicatedTracker, type DedicatedInfo } from '../core/dedicated.js';
 import { PoolClosedError } from '../core/errors.js';
 import { safeLog } from '../core/logger.js';
+import { describeValue } from '../core/redact.js';
 import { attachNotifications, type ListenerState, PgListener } from './listener.js';
 import { ScopedCall } from '../core/scoped.js';
 import type { SiteHolder } from '../core/site.js';
@@ -36,6 +38,7 @@ export class LifeguardPgPool extends pg.Pool {
   readonly #driver: PgDriver;
   readonly #tracker: DedicatedTracker;
   #ended = false;
+  #closed: Promise<CloseResult> | undefined;
 
   /** Use `createPgPool()` or `getPoolManager().pg()`. */
   constructor(options: PgPoolOptions = {}) {
@@ -200,7 +203,7 @@ export class LifeguardPgPool extends pg.Pool {
       conn,
     };
     const onHandlerError = (err: unknown): void =>
-      safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${String(err)}`);
+      safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${describeValue(err)}`);
     const watch = (c: pg.Client): void => {
       c.on('error', (err: Error) => {
         if (this.#hub.active) this.#hub.emit({ type: 'error', pool: this.name, driver: 'pg', time: Date.now(), error: err, connectionId: undefined });
@@ -269,12 +272,21 @@ export class LifeguardPgPool extends pg.Pool {
    * Closes the pool: new acquires fail with `POOL_CLOSED`, waiters are rejected,
    * leases get `timeoutMs` (default 10 s) to come back, then are forced and reported.
    */
-  async close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
-    const result = await this.#core.close({ timeoutMs: opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
-    const open = await this.#tracker.closeAll();
-    this.#ended = true;
-    registry.pools.delete(this);
-    return { forced: [...result.forced, ...open] };
+  close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
+    // concurrent and repeated calls share one close
+    return (this.#closed ??= (async () => {
+      const timeoutMs = opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+      const deadline = performance.now() + timeoutMs;
+      const result = await this.#core.close({ timeoutMs }).catch((err: unknown) => {
+        this.#closed = undefined; // a bad timeoutMs: the pool is not closing
+        throw err;
+      });
+      const open = await this.#tracker.closeAll(Math.max(CLOSE_GRACE_MS, Math.round(deadline - performance.now())));
+      this.#ended = true;
+      registry.pools.delete(this);
+      poolClosed(this);
+      return { forced: [...result.forced, ...open] };
+    })());
   }
 
   /** @internal forces outstanding leases back (lifeguard/vitest after a leak). */
@@ -391,11 +403,12 @@ function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unkn
       text,
       values,
       (err, res) => {
+        // close() or a test's reclaim may have forced the lease while the query ran
         if (err) {
-          core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
+          if (!rec.released) core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
           call.reject(err);
         } else {
-          core.releaseLease(rec, undefined, undefined);
+          if (!rec.released) core.releaseLease(rec, undefined, undefined);
           call.resolve(res);
         }
       },
@@ -418,7 +431,7 @@ function querySubmittable(
       const rec = lease[kRecord];
       let done = false;
       const finish = (err?: unknown): void => {
-        if (done) return;
+        if (done || rec.released) return;
         done = true;
         core.releaseLease(rec, err !== undefined && isConnectionError(err) ? err : undefined, undefined);
       };
