@@ -145,7 +145,7 @@ export function resolvePgOptions(input: PgPoolOptions, env: NodeJS.ProcessEnv = 
         option: 'connectionString',
       });
     }
-    const parsedPw = cs.startsWith('/') ? '' : new URL(cs).password;
+    const parsedPw = cs.startsWith('/') ? '' : new URL(cs.replace('@/', '@dummy/')).password;
     if (parsedPw) secrets.push(...secretForms(parsedPw));
     target = redactUrl(cs);
   } else if (raw.host !== undefined || raw.port !== undefined) {
@@ -193,7 +193,13 @@ export function connectionStringProblem(cs: string): string | undefined {
   try {
     url = new URL(cs);
   } catch {
-    return 'is not a valid URL (percent-encode a password\'s special characters with encodeURIComponent)';
+    // `postgres://user@/db?host=/socket/dir`: an empty host, as pg-connection-string accepts it
+    try {
+      url = new URL(cs.replace('@/', '@dummy/'));
+      if (!/[?&]host=/.test(cs)) return 'must name a host';
+    } catch {
+      return 'is not a valid URL (percent-encode a password\'s special characters with encodeURIComponent)';
+    }
   }
   if (!/^socket:$/i.test(url.protocol) && url.hostname === '' && !/[?&]host=/.test(cs)) return 'must name a host';
   if (url.port !== '' && !(Number(url.port) >= 1 && Number(url.port) <= 65_535)) return 'has a port out of range';
