@@ -763,7 +763,15 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       const infos = recs.map((r) => leaseInfo(r, this.name, now, this.#siteCtx));
       if (infos.some((i) => i.noSite === 'not-sampled')) this.#escalate();
       const summary = holdersSummary(infos);
-      for (const { w, waitedMs, snapshot } of waits) w.reject(this.#timeoutError(w, waitedMs, summary, snapshot, failing));
+      // built from a timer, the stack would name only lifeguard and Node's timers, and
+      // capturing it is most of an error's cost: the message is the report
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        for (const { w, waitedMs, snapshot } of waits) w.reject(this.#timeoutError(w, waitedMs, summary, snapshot, failing));
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
     });
   }
 

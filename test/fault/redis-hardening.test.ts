@@ -56,7 +56,7 @@ describe('close() while the Redis server hangs', () => {
     const { pool } = testRedisPool({ url: server.url, max: 3, healthCheck: false, connectTimeoutMs: 300, acquireTimeoutMs: 10_000 });
     await pool.client.ping();
     hang(server);
-    const err = await pool.withConnection((r) => r.ping()).catch((e: unknown) => e as Error);
+    const err = (await pool.withConnection((r) => r.ping()).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/no answer within connectTimeoutMs \(300 ms\)/);
   });
 });
@@ -67,7 +67,7 @@ describe('a database the server refuses', () => {
     const logger = recordingLogger();
     const { pool } = testRedisPool({ url: `${server.url}/99999`, max: 3, healthCheck: false, logger, reconnect: { baseMs: 10, maxMs: 20, maxAttempts: 1 } });
     const key = unique('k');
-    const err = await pool.withConnection((r) => r.set(key, 'v')).catch((e: unknown) => e as Error);
+    const err = (await pool.withConnection((r) => r.set(key, 'v')).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/DB index is out of range/);
     await pool.client.set(key, 'v').catch(() => undefined);
     const admin = new Redis(server.url);

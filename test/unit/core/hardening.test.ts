@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CorePool } from '../../../src/core/pool.js';
-import { EventHub, type LifeguardEvent } from '../../../src/core/events.js';
+import { EventHub } from '../../../src/core/events.js';
 import { resolveCommonOptions, type CommonPoolOptions } from '../../../src/core/options.js';
 import type { Logger } from '../../../src/core/logger.js';
 import { AcquireTimeoutError, ConfigError, QueueFullError } from '../../../src/core/errors.js';
@@ -145,7 +145,7 @@ describe('holder summaries and reports: tags cut to a fixed size and escaped', (
     const tag = 'x'.repeat(10 * 1024 * 1024);
     const held = await pool.acquire({ tag }, undefined, false);
     const errs = await Promise.all(
-      Array.from({ length: 20 }, () => pool.acquire({ timeoutMs: 5, tag }, undefined, false).catch((e: unknown) => e as Error)),
+      Array.from({ length: 20 }, async () => (await pool.acquire({ timeoutMs: 5, tag }, undefined, false).catch((e: unknown) => e)) as Error),
     );
     for (const e of errs) expect(e.message.length).toBeLessThan(2000);
     expect(errs[0]!.message).toMatch(/"x{120}…\(10485640 more\)"/);
@@ -188,7 +188,7 @@ describe('numbers past what timers and budgets can take', () => {
   ])('%s out of range is a ConfigError naming it', (option, opts) => {
     let err: unknown;
     try {
-      resolveCommonOptions(opts as CommonPoolOptions);
+      resolveCommonOptions(opts as Record<string, unknown>);
     } catch (e) {
       err = e;
     }
