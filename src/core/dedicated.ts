@@ -5,7 +5,9 @@
  * closed and is reported as a `subscriber-lost` leak with its creation site.
  */
 import type { BudgetKind } from './budget.js';
-import { AcquireTimeoutError } from './errors.js';
+import { AcquireTimeoutError, ConfigError } from './errors.js';
+import { MAX_DURATION_MS } from './options.js';
+import { describeValue } from './redact.js';
 import type { LeaseInfo } from './events.js';
 import { formatSite, formatStack, type SiteHolder } from './site.js';
 import type { CorePool } from './pool.js';
@@ -75,6 +77,12 @@ export class DedicatedTracker {
    */
   async reserve(kind: BudgetKind, timeoutMs: number, what: string): Promise<void> {
     const core = this.#core;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_DURATION_MS) {
+      throw new ConfigError(`lifeguard: pool "${core.name}": ${what} option timeoutMs must be an integer from 1 to ${MAX_DURATION_MS}, got ${describeValue(timeoutMs)}`, {
+        pool: core.name,
+        option: 'timeoutMs',
+      });
+    }
     if (core.budget.tryTake(kind)) return;
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), timeoutMs);

@@ -14,7 +14,7 @@ import { registry } from '../core/registry.js';
 import { DedicatedTracker, type DedicatedInfo } from '../core/dedicated.js';
 import { PoolClosedError } from '../core/errors.js';
 import { safeLog } from '../core/logger.js';
-import { describeValue } from '../core/redact.js';
+import { describeValue, scrubError } from '../core/redact.js';
 import { attachNotifications, type ListenerState, PgListener } from './listener.js';
 import { ScopedCall } from '../core/scoped.js';
 import type { SiteHolder } from '../core/site.js';
@@ -206,6 +206,7 @@ export class LifeguardPgPool extends pg.Pool {
       safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${describeValue(err)}`);
     const watch = (c: pg.Client): void => {
       c.on('error', (err: Error) => {
+        scrubError(err, this.#opts.secrets);
         if (this.#hub.active) this.#hub.emit({ type: 'error', pool: this.name, driver: 'pg', time: Date.now(), error: err, connectionId: undefined });
         core.connectionFailure(err.message);
       });

@@ -10,6 +10,7 @@ import type { Logger } from '../../../src/core/logger.js';
 import { AcquireTimeoutError, ConfigError, QueueFullError } from '../../../src/core/errors.js';
 import { holdersSummary, leakBlock } from '../../../src/core/leaks.js';
 import { escapeText } from '../../../src/core/text.js';
+import { formatLeakReport } from '../../../src/testing/index.js';
 import { FakeDriver } from '../../helpers/fake-driver.js';
 
 function recorder(): Logger & { lines: string[] } {
@@ -164,6 +165,9 @@ describe('holder summaries and reports: tags cut to a fixed size and escaped', (
     }
     expect(block.split("\n")).toHaveLength(2); // header and tag: the newline in the tag forged no line
     expect(escapeText('ab\ud83d\ude00cd', 3)).toBe('ab…(4 more)'); // never half a surrogate pair
+    const report = formatLeakReport([info]);
+    expect(report.split('\n')).toHaveLength(2); // the header and the lease: no forged line
+    expect(report).not.toMatch(/\u2028|\u202E/);
   });
 
   it('a pool name with a newline, U+2028 or a bidi override is a ConfigError', () => {
