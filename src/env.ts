@@ -3,15 +3,21 @@
  * value is a `ConfigError` naming the variable, not the option.
  */
 import { ConfigError } from './core/errors.js';
-import type { PgPoolOptions } from './pg/options.js';
+import { MAX_CONNECTIONS, MAX_DURATION_MS, show } from './core/options.js';
+import { redactUrl } from './core/redact.js';
+import { connectionStringProblem, type PgPoolOptions } from './pg/options.js';
 import type { RedisPoolOptions } from './redis/options.js';
 
-function int(env: NodeJS.ProcessEnv, name: string, min: number, unit: string): number | undefined {
+/** The longest duration in whole seconds (REDIS_SOCKET_TIMEOUT, REDIS_HEALTH_CHECK_INTERVAL). */
+const MAX_SECONDS = Math.floor(MAX_DURATION_MS / 1000);
+
+/** A decimal integer from `min` to `max`: digits only (no sign, space, `0x`, `1e3` or `.`). */
+function int(env: NodeJS.ProcessEnv, name: string, min: number, max: number, unit: string): number | undefined {
   const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) {
-    throw new ConfigError(`lifeguard: environment variable ${name} must be an integer >= ${min} (${unit}), got ${JSON.stringify(raw)}`, {
+  if (raw === undefined || raw === '') return undefined;
+  const n = /^[0-9]{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new ConfigError(`lifeguard: environment variable ${name} must be an integer from ${min} to ${max} (${unit}), got ${show(raw)}`, {
       envVar: name,
     });
   }
@@ -19,8 +25,23 @@ function int(env: NodeJS.ProcessEnv, name: string, min: number, unit: string): n
 }
 
 function leakThreshold(env: NodeJS.ProcessEnv): { thresholdMs: number } | undefined {
-  const ms = int(env, 'LIFEGUARD_LEAK_THRESHOLD_MS', 1, 'milliseconds');
+  const ms = int(env, 'LIFEGUARD_LEAK_THRESHOLD_MS', 1, MAX_DURATION_MS, 'milliseconds');
   return ms === undefined ? undefined : { thresholdMs: ms };
+}
+
+function badUrl(name: string, problem: string, url: string): ConfigError {
+  return new ConfigError(`lifeguard: environment variable ${name} ${problem}, got ${show(redactUrl(url))}`, { envVar: name });
+}
+
+function checkRedisUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw badUrl('REDIS_URL', "must be a redis:// or rediss:// URL (percent-encode a password's special characters)", url);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw badUrl('REDIS_URL', 'must be a redis:// or rediss:// URL', url);
+  if (parsed.hostname === '') throw badUrl('REDIS_URL', 'must name a host', url);
 }
 
 /**
@@ -32,9 +53,11 @@ function leakThreshold(env: NodeJS.ProcessEnv): { thresholdMs: number } | undefi
 export function redisOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RedisPoolOptions | undefined {
   const url = env.REDIS_URL;
   if (url === undefined || url === '') return undefined;
-  const max = int(env, 'REDIS_MAX_CONNECTIONS', 1, 'connections') ?? 50;
-  const socketTimeoutS = int(env, 'REDIS_SOCKET_TIMEOUT', 1, 'seconds') ?? 30;
-  const healthS = int(env, 'REDIS_HEALTH_CHECK_INTERVAL', 1, 'seconds') ?? 30;
+  checkRedisUrl(url);
+  // at least 2: the shared client holds one permit of a Redis pool's budget
+  const max = int(env, 'REDIS_MAX_CONNECTIONS', 2, MAX_CONNECTIONS, 'connections') ?? 50;
+  const socketTimeoutS = int(env, 'REDIS_SOCKET_TIMEOUT', 1, MAX_SECONDS, 'seconds') ?? 30;
+  const healthS = int(env, 'REDIS_HEALTH_CHECK_INTERVAL', 1, MAX_SECONDS, 'seconds') ?? 30;
   const leak = leakThreshold(env);
   return {
     url,
@@ -55,8 +78,12 @@ export function pgOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PgPoolOp
   const url = env.DATABASE_URL;
   const hasPg = env.PGHOST !== undefined || env.PGDATABASE !== undefined;
   if ((url === undefined || url === '') && !hasPg) return undefined;
-  const max = int(env, 'PG_MAX_CONNECTIONS', 1, 'connections');
-  int(env, 'PGPORT', 1, 'port');
+  if (url) {
+    const problem = connectionStringProblem(url);
+    if (problem !== undefined) throw badUrl('DATABASE_URL', problem, url);
+  }
+  const max = int(env, 'PG_MAX_CONNECTIONS', 1, MAX_CONNECTIONS, 'connections');
+  int(env, 'PGPORT', 1, 65_535, 'port');
   const leak = leakThreshold(env);
   return {
     ...(url ? { connectionString: url } : {}),

@@ -25,6 +25,7 @@ export {
   ConfigError,
   LeakError,
   NestedAcquireError,
+  QueueFullError,
   isLifeguardError,
   type LifeguardErrorCode,
   type AcquireTimeoutCause,

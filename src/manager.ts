@@ -8,6 +8,9 @@ import { ConfigError } from './core/errors.js';
 import type { EventListener, LeaseInfo } from './core/events.js';
 import type { CloseResult } from './core/pool.js';
 import { registry } from './core/registry.js';
+import { onPoolClosed } from './core/closed.js';
+import { MAX_NAME_LENGTH, show } from './core/options.js';
+import { hasUnsafeChars } from './core/text.js';
 import { LifeguardPgPool } from './pg/pool.js';
 import type { PgPoolOptions } from './pg/options.js';
 import { LifeguardRedisPool } from './redis/pool.js';
@@ -31,6 +34,7 @@ export interface EnvPools {
 export class PoolManager {
   readonly #pg = new Map<string, Entry<LifeguardPgPool>>();
   readonly #redis = new Map<string, Entry<LifeguardRedisPool>>();
+  #closing: Promise<CloseResult> | undefined;
 
   /**
    * The PostgreSQL pool named `name`, created on first use. The same name with
@@ -90,15 +94,22 @@ export class PoolManager {
    * Closes every pool the manager created: drains for up to `timeoutMs` (default
    * 10 s), then forces what is left. Resolves with what was forced.
    */
-  async close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
-    const pools: { close(o?: { timeoutMs?: number }): Promise<CloseResult> }[] = [
-      ...[...this.#pg.values()].map((e) => e.pool),
-      ...[...this.#redis.values()].map((e) => e.pool),
-    ];
-    this.#pg.clear();
-    this.#redis.clear();
-    const results = await Promise.all(pools.map((p) => p.close(opts)));
-    return { forced: results.flatMap((r) => r.forced) };
+  close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
+    // a second call while the first drains shares it (and resolves when everything is closed)
+    return (this.#closing ??= (async () => {
+      try {
+        const pools: { close(o?: { timeoutMs?: number }): Promise<CloseResult> }[] = [
+          ...[...this.#pg.values()].map((e) => e.pool),
+          ...[...this.#redis.values()].map((e) => e.pool),
+        ];
+        this.#pg.clear();
+        this.#redis.clear();
+        const results = await Promise.all(pools.map((p) => p.close(opts)));
+        return { forced: results.flatMap((r) => r.forced) };
+      } finally {
+        this.#closing = undefined;
+      }
+    })());
   }
 }
 
@@ -123,16 +134,24 @@ function getOrCreate<P>(
     return existing.pool;
   }
   const pool = create();
-  pools.set(name, { pool, options });
+  const entry = { pool, options };
+  pools.set(name, entry);
+  // a pool closed directly (pool.close(), pool.end()) leaves the map
+  onPoolClosed(pool as object, () => {
+    if (pools.get(name) === entry) pools.delete(name);
+  });
   return pool;
 }
 
 function checkName(name: unknown, options: { name?: string }): void {
-  if (typeof name !== 'string' || name === '') {
-    throw new ConfigError(`lifeguard: a pool name must be a non-empty string, got ${typeof name}`, { option: 'name' });
+  if (typeof name !== 'string' || name === '' || name.length > MAX_NAME_LENGTH || hasUnsafeChars(name)) {
+    throw new ConfigError(
+      `lifeguard: a pool name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without control, line-separator or bidi characters, got ${show(name)}`,
+      { option: 'name' },
+    );
   }
   if (options.name !== undefined && options.name !== name) {
-    throw new ConfigError(`lifeguard: pool "${name}": options.name ${JSON.stringify(options.name)} contradicts the name argument`, {
+    throw new ConfigError(`lifeguard: pool "${name}": options.name ${show(options.name)} contradicts the name argument`, {
       pool: name,
       option: 'name',
     });

@@ -5,7 +5,9 @@
  * closed and is reported as a `subscriber-lost` leak with its creation site.
  */
 import type { BudgetKind } from './budget.js';
-import { AcquireTimeoutError } from './errors.js';
+import { AcquireTimeoutError, ConfigError } from './errors.js';
+import { MAX_DURATION_MS } from './options.js';
+import { describeValue } from './redact.js';
 import type { LeaseInfo } from './events.js';
 import { formatSite, formatStack, type SiteHolder } from './site.js';
 import type { CorePool } from './pool.js';
@@ -25,8 +27,8 @@ export interface DedicatedState {
   readonly channels: Set<string>;
   readonly patterns: Set<string>;
   lastMessageAt: number | undefined;
-  /** Closes the underlying connection; resolves once closed. */
-  readonly closeConnection: () => Promise<void>;
+  /** Closes the underlying connection within `timeoutMs` (default: the connect timeout); resolves once closed. */
+  readonly closeConnection: (timeoutMs?: number) => Promise<void>;
 }
 
 /** A live subscriber, listener or dedicated connection, as `subscribers()` lists it. */
@@ -54,7 +56,7 @@ export class DedicatedTracker {
     kind: DedicatedState['kind'],
     site: SiteHolder | undefined,
     tag: string | undefined,
-    closeConnection: () => Promise<void>,
+    closeConnection: (timeoutMs?: number) => Promise<void>,
   ): DedicatedState {
     return {
       id: ++this.#seq,
@@ -76,6 +78,12 @@ export class DedicatedTracker {
    */
   async reserve(kind: BudgetKind, timeoutMs: number, what: string): Promise<void> {
     const core = this.#core;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_DURATION_MS) {
+      throw new ConfigError(`lifeguard: pool "${core.name}": ${what} option timeoutMs must be an integer from 1 to ${MAX_DURATION_MS}, got ${describeValue(timeoutMs)}`, {
+        pool: core.name,
+        option: 'timeoutMs',
+      });
+    }
     if (core.budget.tryTake(kind)) return;
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), timeoutMs);
@@ -109,13 +117,13 @@ export class DedicatedTracker {
   }
 
   /** Closes one connection and returns its permit; idempotent. */
-  async close(state: DedicatedState, kind: BudgetKind): Promise<void> {
+  async close(state: DedicatedState, kind: BudgetKind, timeoutMs?: number): Promise<void> {
     if (state.closed) return;
     state.closed = true;
     this.#live.delete(state);
     this.#finalizer.unregister(state);
     try {
-      await state.closeConnection();
+      await state.closeConnection(timeoutMs);
     } finally {
       this.#core.budget.give(kind);
     }
@@ -126,10 +134,20 @@ export class DedicatedTracker {
     return [...this.#live].map((s) => info(s, this.#core.name, now));
   }
 
-  /** Closes everything (pool close, or a test's reclaim); returns what was open. */
-  async closeAll(): Promise<DedicatedInfo[]> {
+  /**
+   * Closes everything (pool close, or a test's reclaim); returns what was open. With
+   * `timeoutMs`, resolves by then at the latest (connections still closing finish on their own bound).
+   */
+  async closeAll(timeoutMs?: number): Promise<DedicatedInfo[]> {
     const open = this.list();
-    await Promise.all([...this.#live].map((s) => this.close(s, budgetKind(s))));
+    const all = Promise.all([...this.#live].map((s) => this.close(s, budgetKind(s), timeoutMs)));
+    if (timeoutMs === undefined) {
+      await all;
+      return open;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
     return open;
   }
 

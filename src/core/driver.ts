@@ -41,6 +41,12 @@ export interface Driver<C, F> {
   isClosed?(conn: C): boolean;
   /** The user-facing client of a lease (a facade that refuses use after release). */
   wrap(conn: C, lease: LeaseHandle): F;
+  /**
+   * Cuts every connection still being opened or closed (their sockets destroyed), so
+   * that their `create()` / `destroy()` settle now: `close()` calls it when its
+   * timeout has passed.
+   */
+  forceClose?(): void;
 }
 
 /** What a facade needs of its lease. */

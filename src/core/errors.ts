@@ -13,6 +13,7 @@ export type LifeguardErrorCode =
   | 'LEASE_RELEASED'
   | 'CONFIG_INVALID'
   | 'NESTED_ACQUIRE'
+  | 'QUEUE_FULL'
   | 'LEAK';
 
 interface ErrorOptions {
@@ -193,5 +194,22 @@ export class NestedAcquireError extends LifeguardError {
     super(message, { pool });
     this.heldSite = heldSite;
     this.site = site;
+  }
+}
+
+/**
+ * `maxWaiting` acquires already wait for a connection: this one is rejected at once
+ * instead of joining the queue.
+ */
+export class QueueFullError extends LifeguardError {
+  readonly code = 'QUEUE_FULL' as const;
+  /** The pool's `maxWaiting`. */
+  readonly maxWaiting: number;
+  /** Pool counts when the acquire was refused. */
+  readonly snapshot: PoolSnapshot;
+  constructor(message: string, init: { pool: string; maxWaiting: number; snapshot: PoolSnapshot }) {
+    super(message, { pool: init.pool });
+    this.maxWaiting = init.maxWaiting;
+    this.snapshot = init.snapshot;
   }
 }

@@ -2,7 +2,8 @@
  * One typed event stream for every pool. Events are built only when someone listens
  * (`EventHub.active`), and a listener that throws never breaks the pool.
  */
-import type { Logger } from './logger.js';
+import { type Logger, LogLimiter, safeLog } from './logger.js';
+import { describeValue } from './redact.js';
 import type { NoSiteReason } from './site.js';
 
 /** Which driver a pool wraps. */
@@ -144,12 +145,15 @@ export type EventListener = (event: LifeguardEvent) => void;
 
 /**
  * Listener list with an `active` flag that is true when anyone (here or on the
- * parent hub, i.e. the manager) listens. Emit isolates listeners from each other.
+ * parent hub, i.e. the manager) listens. Emit isolates listeners from each other: a
+ * listener that throws, or an `async` one that rejects, is reported through the
+ * logger of the pool the event came from, at most 5 lines per 10 s per pool.
  */
 export class EventHub {
   #listeners: EventListener[] = [];
   readonly #parent: EventHub | undefined;
   #logger: Logger | undefined;
+  readonly #failures = new LogLimiter(5, 10_000);
 
   constructor(parent?: EventHub, logger?: Logger) {
     this.#parent = parent;
@@ -184,24 +188,33 @@ export class EventHub {
     this.#listeners = [];
   }
 
-  emit(event: LifeguardEvent): void {
+  /** Calls every listener here, then the parent's; `origin` is the pool's hub (whose logger reports failures). */
+  emit(event: LifeguardEvent, origin: EventHub = this): void {
     const list = this.#listeners;
     for (let i = 0; i < list.length; i++) {
       try {
-        list[i]!(event);
+        const r: unknown = list[i]!(event);
+        // an async listener: its rejection is reported like a throw, never left unhandled
+        if (typeof r === 'object' && r !== null && typeof (r as { then?: unknown }).then === 'function') {
+          (r as PromiseLike<unknown>).then(undefined, (err: unknown) => origin.#report(err, event));
+        }
       } catch (err) {
-        this.#report(err, event);
+        origin.#report(err, event);
       }
     }
-    if (this.#parent !== undefined) this.#parent.emit(event);
+    if (this.#parent !== undefined) this.#parent.emit(event, origin);
   }
 
   #report(err: unknown, event: LifeguardEvent): void {
-    const logger = this.#logger;
-    try {
-      if (logger) logger.error(`lifeguard: an event listener threw on "${event.type}" (pool "${event.pool}"): ${String(err)}`);
-    } catch {
-      // a broken logger must not break the pool either
-    }
+    const logger = this.#logger ?? (this.#parent === undefined ? undefined : this.#parent.#logger);
+    if (logger === undefined) return;
+    const suppressed = this.#failures.take(performance.now());
+    if (suppressed < 0) return;
+    safeLog(
+      logger,
+      'error',
+      `lifeguard: an event listener failed on "${event.type}" (pool "${event.pool}"): ${describeValue(err)}` +
+        (suppressed > 0 ? ` (${suppressed} similar lines suppressed)` : ''),
+    );
   }
 }

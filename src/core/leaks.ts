@@ -6,6 +6,7 @@ import type { DriverKind, LeaseInfo } from './events.js';
 import type { LeaseRecord } from './lease.js';
 import { ScopedCall } from './scoped.js';
 import { type FrameMatcher, type NoSiteReason, type SiteHolder, noSiteText, parseSite, siteText, stackText } from './site.js';
+import { quoteTag } from './text.js';
 
 /** Where a lease's site comes from: an eager capture or a scoped call. */
 export type SiteSource = SiteHolder | ScopedCall;
@@ -106,11 +107,11 @@ export function holdersSummary(infos: readonly LeaseInfo[], maxGroups = 5): stri
     if (!g) groups.set(key, (g = { count: 0, oldest: 0, tags: new Set() }));
     g.count++;
     g.oldest = Math.max(g.oldest, i.ageMs);
-    if (i.tag !== undefined) g.tags.add(i.tag);
+    if (i.tag !== undefined && g.tags.size < 3) g.tags.add(i.tag);
   }
   const sorted = [...groups.entries()].sort((a, b) => b[1].oldest - a[1].oldest || b[1].count - a[1].count);
   const parts = sorted.slice(0, maxGroups).map(([site, g]) => {
-    const tags = [...g.tags].slice(0, 3).map((t) => JSON.stringify(t));
+    const tags = [...g.tags].slice(0, 3).map(quoteTag);
     const extra = [`oldest ${formatDuration(g.oldest)}`, ...tags].join(', ');
     return `${g.count}× ${site} (${extra})`;
   });
@@ -134,7 +135,7 @@ export function leakBlock(
           ? `was still held after ${formatDuration(info.ageMs)} when the pool closed; it was forced`
           : `was garbage-collected without close() after ${formatDuration(info.ageMs)}; its connection was closed`;
   const lines = [`lifeguard: leak (${kind}) in ${driver} pool "${info.pool}": ${info.kind} #${info.id} ${what}`];
-  lines.push(`  tag: ${info.tag === undefined ? '(none)' : JSON.stringify(info.tag)}`);
+  lines.push(`  tag: ${info.tag === undefined ? '(none)' : quoteTag(info.tag)}`);
   if (info.site === undefined) lines.push(`  acquired at: (${noSiteText(info.noSite ?? 'no-application-frame')})`);
   if (info.stack) lines.push(`${info.site === undefined ? '  stack' : '  acquired at'}:\n${info.stack}`);
   if (suppressed > 0) lines.push(`  (${suppressed} similar reports were suppressed)`);

@@ -7,6 +7,16 @@ import { ConfigError } from './errors.js';
 import type { ReconnectOptions } from './backoff.js';
 import type { CircuitBreakerOptions } from './breaker.js';
 import type { Logger } from './logger.js';
+import { escapeText, hasUnsafeChars } from './text.js';
+
+/** The longest duration any option takes: 2³¹−1 ms (about 24.8 days), the most a Node timer can wait. */
+export const MAX_DURATION_MS = 2_147_483_647;
+/** The largest connection budget (`max`) a pool takes. */
+export const MAX_CONNECTIONS = 10_000;
+/** The largest `maxWaiting` a pool takes. */
+export const MAX_WAITING_LIMIT = 1_000_000;
+/** The longest pool name or app name. */
+export const MAX_NAME_LENGTH = 200;
 
 /** Health-check settings. */
 export interface HealthCheckOptions {
@@ -99,6 +109,12 @@ export interface CommonPoolOptions {
    */
   acquireTimeoutMs?: number;
   /**
+   * At most this many acquires wait for a connection at once; one more is rejected
+   * at once with `QUEUE_FULL`. 0 means no acquire waits (fail fast when none is free).
+   * @default 10000
+   */
+  maxWaiting?: number;
+  /**
    * How long opening one connection may take.
    * @default 5000
    */
@@ -175,6 +191,7 @@ export interface ResolvedCommonOptions {
   readonly min: number;
   readonly max: number;
   readonly acquireTimeoutMs: number;
+  readonly maxWaiting: number;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxLifetimeMs: number;
@@ -195,6 +212,7 @@ export const DEFAULTS = Object.freeze({
   min: 0,
   max: 10,
   acquireTimeoutMs: 10_000,
+  maxWaiting: 10_000,
   connectTimeoutMs: 5_000,
   idleTimeoutMs: 30_000,
   maxLifetimeMs: 30 * 60_000,
@@ -233,10 +251,10 @@ export function leakDefaults(env: NodeJS.ProcessEnv = process.env): ResolvedLeak
   const raw = env.LIFEGUARD_LEAK_THRESHOLD_MS;
   let thresholdMs = 30_000;
   if (raw !== undefined && raw !== '') {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n <= 0) {
+    const n = /^[0-9]{1,10}$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isInteger(n) || n <= 0 || n > MAX_DURATION_MS) {
       throw new ConfigError(
-        `lifeguard: environment variable LIFEGUARD_LEAK_THRESHOLD_MS must be a positive integer (milliseconds), got ${JSON.stringify(raw)}`,
+        `lifeguard: environment variable LIFEGUARD_LEAK_THRESHOLD_MS must be an integer from 1 to ${MAX_DURATION_MS} (milliseconds), got ${show(raw)}`,
         { envVar: 'LIFEGUARD_LEAK_THRESHOLD_MS' },
       );
     }
@@ -268,11 +286,25 @@ export class OptionChecker {
     });
   }
 
-  int(option: string, value: unknown, min: number): number {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      this.fail(option, `an integer >= ${min}`, value);
+  int(option: string, value: unknown, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.fail(option, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`, value);
     }
     return value;
+  }
+
+  /** A duration in milliseconds: an integer from `min` to {@link MAX_DURATION_MS}. */
+  ms(option: string, value: unknown, min: number): number {
+    return this.int(option, value, min, MAX_DURATION_MS);
+  }
+
+  /** A pool or app name: a non-empty string of at most 200 characters, without control or bidi characters. */
+  name(option: string, value: unknown): string {
+    const s = this.string(option, value);
+    if (s.length > MAX_NAME_LENGTH || hasUnsafeChars(s)) {
+      this.fail(option, `a string of at most ${MAX_NAME_LENGTH} characters without control, line-separator or bidi characters`, value);
+    }
+    return s;
   }
 
   fraction(option: string, value: unknown): number {
@@ -322,7 +354,7 @@ export function splitOptions(
     throw new ConfigError(`lifeguard: ${driver} pool options must be an object, got ${input === null ? 'null' : typeof input}`);
   }
   const raw = input as Record<string, unknown>;
-  const c = new OptionChecker(typeof raw.name === 'string' ? raw.name : 'default');
+  const c = new OptionChecker(typeof raw.name === 'string' && raw.name.length <= MAX_NAME_LENGTH && !hasUnsafeChars(raw.name) ? raw.name : 'default');
   c.unknownKeys('', raw, allowed, hint);
   const common: Record<string, unknown> = {};
   for (const k of COMMON_KEYS) common[k] = raw[k];
@@ -331,7 +363,7 @@ export function splitOptions(
 
 /** Shows a value in an error message; strings are quoted, long ones cut. */
 export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 77) + '...' : value);
+  if (typeof value === 'string') return `"${escapeText(value, 80)}"`;
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
   return String(value);
@@ -345,19 +377,20 @@ export function resolveCommonOptions(
   input: Record<string, unknown>,
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedCommonOptions {
-  const name = input.name === undefined ? DEFAULTS.name : new OptionChecker('?').string('name', input.name);
+  const name = input.name === undefined ? DEFAULTS.name : new OptionChecker('?').name('name', input.name);
   const c = new OptionChecker(name);
   const get = <K extends keyof typeof DEFAULTS>(k: K): unknown => (input[k] === undefined ? DEFAULTS[k] : input[k]);
 
   const app =
-    input.app === undefined ? (env.npm_package_name?.replace(/[^\w.-]/g, '_') || 'app') : c.string('app', input.app);
-  const max = c.int('max', get('max'), 1);
+    input.app === undefined ? (env.npm_package_name?.replace(/[^\w.-]/g, '_').slice(0, MAX_NAME_LENGTH) || 'app') : c.name('app', input.app);
+  const max = c.int('max', get('max'), 1, MAX_CONNECTIONS);
   const min = c.int('min', get('min'), 0);
   if (min > max) c.fail('min', `<= max (${max})`, min);
-  const acquireTimeoutMs = c.int('acquireTimeoutMs', get('acquireTimeoutMs'), 1);
-  const connectTimeoutMs = c.int('connectTimeoutMs', get('connectTimeoutMs'), 1);
-  const idleTimeoutMs = c.int('idleTimeoutMs', get('idleTimeoutMs'), 0);
-  const maxLifetimeMs = c.int('maxLifetimeMs', get('maxLifetimeMs'), 0);
+  const acquireTimeoutMs = c.ms('acquireTimeoutMs', get('acquireTimeoutMs'), 1);
+  const maxWaiting = c.int('maxWaiting', get('maxWaiting'), 0, MAX_WAITING_LIMIT);
+  const connectTimeoutMs = c.ms('connectTimeoutMs', get('connectTimeoutMs'), 1);
+  const idleTimeoutMs = c.ms('idleTimeoutMs', get('idleTimeoutMs'), 0);
+  const maxLifetimeMs = c.ms('maxLifetimeMs', get('maxLifetimeMs'), 0);
   const maxUses = c.int('maxUses', get('maxUses'), 0);
   const onNestedAcquire = c.oneOf('onNestedAcquire', get('onNestedAcquire'), ['warn', 'throw', 'ignore'] as const);
 
@@ -368,7 +401,7 @@ export function resolveCommonOptions(
     c.unknownKeys('leakDetection.', o, LEAK_KEYS);
     const d = leakDefaults(env);
     leakDetection = Object.freeze({
-      thresholdMs: o.thresholdMs === undefined ? d.thresholdMs : c.int('leakDetection.thresholdMs', o.thresholdMs, 1),
+      thresholdMs: o.thresholdMs === undefined ? d.thresholdMs : c.ms('leakDetection.thresholdMs', o.thresholdMs, 1),
       captureStacks:
         o.captureStacks === undefined
           ? d.captureStacks
@@ -377,7 +410,7 @@ export function resolveCommonOptions(
       stackTraceLimit:
         o.stackTraceLimit === undefined
           ? d.stackTraceLimit
-          : c.int('leakDetection.stackTraceLimit', o.stackTraceLimit, 1),
+          : c.int('leakDetection.stackTraceLimit', o.stackTraceLimit, 1, 1000),
       ignoreFrames: o.ignoreFrames === undefined ? d.ignoreFrames : frameMatchers(c, o.ignoreFrames),
     });
   }
@@ -395,8 +428,8 @@ export function resolveCommonOptions(
 
   const rc = c.object('reconnect', get('reconnect'));
   c.unknownKeys('reconnect.', rc, RECONNECT_KEYS);
-  const baseMs = rc.baseMs === undefined ? 50 : c.int('reconnect.baseMs', rc.baseMs, 1);
-  const maxMs = rc.maxMs === undefined ? Math.max(5000, baseMs) : c.int('reconnect.maxMs', rc.maxMs, 1);
+  const baseMs = rc.baseMs === undefined ? 50 : c.ms('reconnect.baseMs', rc.baseMs, 1);
+  const maxMs = rc.maxMs === undefined ? Math.max(5000, baseMs) : c.ms('reconnect.maxMs', rc.maxMs, 1);
   if (maxMs < baseMs) c.fail('reconnect.maxMs', `an integer >= reconnect.baseMs (${baseMs})`, maxMs);
   const reconnect = Object.freeze({
     baseMs,
@@ -411,7 +444,8 @@ export function resolveCommonOptions(
     c.unknownKeys('circuitBreaker.', o, BREAKER_KEYS);
     circuitBreaker = Object.freeze({
       failureThreshold: o.failureThreshold === undefined ? 5 : c.int('circuitBreaker.failureThreshold', o.failureThreshold, 1),
-      resetTimeoutMs: o.resetTimeoutMs === undefined ? 10_000 : c.int('circuitBreaker.resetTimeoutMs', o.resetTimeoutMs, 1),
+      // the breaker waits up to 8 × resetTimeoutMs
+      resetTimeoutMs: o.resetTimeoutMs === undefined ? 10_000 : c.int('circuitBreaker.resetTimeoutMs', o.resetTimeoutMs, 1, Math.floor(MAX_DURATION_MS / 8)),
     });
   }
 
@@ -421,7 +455,7 @@ export function resolveCommonOptions(
     const o = c.object('healthCheck', hc);
     c.unknownKeys('healthCheck.', o, HEALTH_KEYS);
     healthCheck = Object.freeze({
-      intervalMs: o.intervalMs === undefined ? 30_000 : c.int('healthCheck.intervalMs', o.intervalMs, 10),
+      intervalMs: o.intervalMs === undefined ? 30_000 : c.ms('healthCheck.intervalMs', o.intervalMs, 10),
       failureThreshold: o.failureThreshold === undefined ? 3 : c.int('healthCheck.failureThreshold', o.failureThreshold, 1),
     });
   }
@@ -441,6 +475,7 @@ export function resolveCommonOptions(
     min,
     max,
     acquireTimeoutMs,
+    maxWaiting,
     connectTimeoutMs,
     idleTimeoutMs,
     maxLifetimeMs,

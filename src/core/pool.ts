@@ -16,19 +16,21 @@ import {
   LeaseReleasedError,
   NestedAcquireError,
   PoolClosedError,
+  QueueFullError,
   type AcquireTimeoutCause,
 } from './errors.js';
 import type { CircuitState, DestroyReason, DriverKind, EventHub, LeaseInfo, LifeguardEvent } from './events.js';
 import { Conn, Lease, LeaseRecord, type LeaseOwner, kRecord } from './lease.js';
 import { type SiteContext, type SiteSource, afterSites, describeSite, formatDuration, holdersSummary, leakBlock, leaseInfo, siteOrReason } from './leaks.js';
 import { LogLimiter, safeLog } from './logger.js';
-import type { AcquireOptions, ResolvedCommonOptions } from './options.js';
+import { type AcquireOptions, MAX_DURATION_MS, type ResolvedCommonOptions } from './options.js';
 import { acquireChannel, circuitChannel, leakChannel, publishCircuit, publishLeak, traceAcquire } from './channels.js';
 import type { Percentiles } from './histogram.js';
 import { closeMeter, openMeter, PoolMeter } from './meter.js';
 import { ScopedCall } from './scoped.js';
 import { captureSite, formatSite, type SiteHolder } from './site.js';
-import { WaiterQueue } from './waiters.js';
+import { describeValue, toError } from './redact.js';
+import { type QueuedWaiter, WaiterQueue } from './waiters.js';
 
 /** A connection idle longer than this is checked before it is handed out. */
 export const VALIDATE_AFTER_IDLE_MS = 1000;
@@ -39,6 +41,10 @@ export const HEALTH_CHECK_TAG = 'lifeguard:health-check';
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 /** After a leak or timeout with no site, every acquire is captured for this long (sampled mode). */
 const ESCALATE_MS = 60_000;
+/** Timed-out acquires rejected per turn of the event loop; the rest follow in the next turns. */
+const EXPIRE_BATCH = 256;
+/** What `close()` gives opening and closing connections past its timeout before it cuts them. */
+export const CLOSE_GRACE_MS = 100;
 
 /** Pool counters and latency percentiles. */
 export interface PoolStats {
@@ -128,7 +134,7 @@ export interface CloseOptions {
   readonly serveWaiters?: boolean;
 }
 
-interface Waiter<C, F> {
+interface Waiter<C, F> extends QueuedWaiter {
   settled: boolean;
   resolve: (lease: Lease<C, F>) => void;
   reject: (error: unknown) => void;
@@ -142,7 +148,12 @@ interface Waiter<C, F> {
   readonly deadline: number;
   readonly nestedHeld: LeaseRecord<C> | undefined;
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+}
+
+/** The waiters of one pool that share an `AbortSignal`: one 'abort' listener for all of them. */
+interface SignalWaiters {
+  readonly waiters: Set<object>;
+  readonly onAbort: () => void;
 }
 
 type Entry = (...args: never[]) => unknown;
@@ -196,6 +207,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #exhausted = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
+  /** A batch of timeouts is being expired; the next batch runs in the next turn. */
+  #expiring = false;
+  readonly #signals = new Map<AbortSignal, SignalWaiters>();
   #satLevel = 0;
   #sampleTick = 0;
   readonly #samplePeriod: number;
@@ -225,6 +239,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #serveWaiters = false;
   #forceClose = false;
   #forceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When `close()` forces what is still out (performance.now() clock); Infinity: not armed. */
+  #forceAt = Infinity;
   #closePromise: Promise<CloseResult> | undefined;
   #onDrained: (() => void) | undefined;
   readonly #sweeper: ReturnType<typeof setInterval>;
@@ -500,9 +516,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     nested: LeaseRecord<C> | undefined,
   ): Promise<Lease<C, F>> {
     const timeoutMs = opts?.timeoutMs ?? this.options.acquireTimeoutMs;
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_DURATION_MS) {
       return Promise.reject(
-        new ConfigError(`lifeguard: pool "${this.name}": acquire option timeoutMs must be an integer >= 1, got ${String(timeoutMs)}`, {
+        new ConfigError(`lifeguard: pool "${this.name}": acquire option timeoutMs must be an integer from 1 to ${MAX_DURATION_MS}, got ${describeValue(timeoutMs)}`, {
           pool: this.name,
           option: 'timeoutMs',
         }),
@@ -510,6 +526,10 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    // callers beyond maxWaiting (not counting those a connection is on its way for) are refused at once
+    if (this.#waiters.size >= this.options.maxWaiting + this.budget.available + this.#creating + this.#validating + this.#resetting) {
+      return Promise.reject(this.#queueFullError());
+    }
     return new Promise<Lease<C, F>>((resolve, reject) => {
       const now = performance.now();
       const w: Waiter<C, F> = {
@@ -525,18 +545,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         deadline: now + timeoutMs,
         nestedHeld: nested,
         signal,
-        onAbort: undefined,
+        // links of the waiter queue, present from the start so every waiter has one shape
+        prev: undefined,
+        next: undefined,
+        tPrev: undefined,
+        tNext: undefined,
       };
       this.#armTimer(w.deadline);
-      if (signal !== undefined) {
-        w.onAbort = () => {
-          if (w.settled) return;
-          this.#waiters.cancel(w);
-          reject(signal.reason);
-          this.#afterWaiterGone();
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
+      if (signal !== undefined) this.#watchSignal(w, signal);
       this.#waiters.push(w);
       this.#dispatch();
       // exhausted: every connection is in use and none is on its way
@@ -560,6 +576,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    * per waiter: waiters mostly share one timeout, so a new one rarely re-arms it.
    */
   #armTimer(deadline: number): void {
+    if (this.#expiring) return;
     if (this.#timer !== undefined && this.#timerAt <= deadline) {
       // referenced while anyone waits: a caller waiting for a connection keeps the process alive
       this.#timer.ref?.();
@@ -573,22 +590,70 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #onTimer(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
+    this.#expiring = false;
+    // also while closing: end() keeps serving queued callers, whose deadlines still hold
     if (this.#waiters.size === 0) return;
     // a timer may fire a little early: count anything within 1 ms as due
-    const now = performance.now() + 1;
-    let next = Infinity;
-    const due: Waiter<C, F>[] = [];
-    this.#waiters.forEach((w) => {
-      if (w.deadline <= now) due.push(w);
-      else if (w.deadline < next) next = w.deadline;
-    });
-    for (const w of due) this.#onWaiterTimeout(w);
+    const due = this.#waiters.takeDue(performance.now() + 1, EXPIRE_BATCH);
+    if (due.length > 0) this.#expire(due);
+    if (due.length === EXPIRE_BATCH) {
+      // more may be due: let I/O and other timers run between batches
+      this.#expiring = true;
+      setImmediate(() => this.#onTimer());
+      return;
+    }
+    const next = this.#waiters.nextDeadline();
     if (next !== Infinity) this.#armTimer(next);
+  }
+
+  /** One 'abort' listener per signal, however many waiting acquires share it. */
+  #watchSignal(w: Waiter<C, F>, signal: AbortSignal): void {
+    let entry = this.#signals.get(signal);
+    if (entry === undefined) {
+      const waiters = new Set<object>();
+      const onAbort = (): void => {
+        this.#signals.delete(signal);
+        for (const x of waiters as Set<Waiter<C, F>>) {
+          if (x.settled) continue;
+          this.#waiters.cancel(x);
+          x.signal = undefined;
+          x.reject(signal.reason);
+        }
+        waiters.clear();
+        this.#afterWaiterGone();
+      };
+      entry = { waiters, onAbort };
+      this.#signals.set(signal, entry);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    entry.waiters.add(w);
+  }
+
+  #unwatchSignal(w: Waiter<C, F>): void {
+    const signal = w.signal;
+    if (signal === undefined) return;
+    w.signal = undefined;
+    const entry = this.#signals.get(signal);
+    if (entry === undefined) return;
+    entry.waiters.delete(w);
+    if (entry.waiters.size === 0) {
+      signal.removeEventListener('abort', entry.onAbort);
+      this.#signals.delete(signal);
+    }
+  }
+
+  #queueFullError(): QueueFullError {
+    const snapshot = { active: this.#active, idle: this.#idle.length, waiting: this.#waiters.size, max: this.options.max };
+    return new QueueFullError(
+      `lifeguard: pool "${this.name}": ${snapshot.waiting} callers already wait for a connection (maxWaiting ${this.options.maxWaiting}; ` +
+        `in use ${snapshot.active}/${snapshot.max}); refusing this acquire at once instead of queueing it`,
+      { pool: this.name, maxWaiting: this.options.maxWaiting, snapshot },
+    );
   }
 
   #rejectWaiter(w: Waiter<C, F>, err: unknown): void {
     w.settled = true;
-    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+    if (w.signal !== undefined) this.#unwatchSignal(w);
     this.#afterWaiterGone();
     w.reject(err);
   }
@@ -758,45 +823,63 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
   }
 
-  #onWaiterTimeout(w: Waiter<C, F>): void {
-    if (w.settled) return;
-    this.#waiters.cancel(w); // marks it settled: nothing grants it while its error is built
-    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
-    this.#timeouts++;
+  /**
+   * Rejects a batch of timed-out waiters (already out of the queue). The holders are
+   * listed once per batch, not once per waiter: the text is the same for all of them.
+   */
+  #expire(due: readonly Waiter<C, F>[]): void {
     const now = performance.now();
-    const waitedMs = Math.round(now - w.enqueuedAt);
     const recs = this.#leaseRecords();
-    const snapshot = { active: this.#active, idle: this.#idle.length, waiting: this.#waiters.size + 1, max: this.options.max };
     const failing = this.#lastConnectError !== undefined && this.#all.size < this.options.max;
-    if (this.events.active) {
-      this.#emit({
-        type: 'acquire-timeout',
-        pool: this.name,
-        driver: this.kind,
-        time: Date.now(),
-        waitedMs,
-        active: this.#active,
-        idle: this.#idle.length,
-        waiting: this.#waiters.size + 1,
-        tag: w.tag,
-      });
+    const waits: { w: Waiter<C, F>; waitedMs: number; snapshot: { active: number; idle: number; waiting: number; max: number } }[] = [];
+    let holders: LeaseRecord<C>[] = recs;
+    for (let i = 0; i < due.length; i++) {
+      const w = due[i]!;
+      if (w.signal !== undefined) this.#unwatchSignal(w);
+      this.#timeouts++;
+      const waitedMs = Math.round(now - w.enqueuedAt);
+      const waiting = this.#waiters.size + due.length - i;
+      waits.push({ w, waitedMs, snapshot: { active: this.#active, idle: this.#idle.length, waiting, max: this.options.max } });
+      if (w.nestedHeld !== undefined && !recs.includes(w.nestedHeld)) holders = [...holders, w.nestedHeld];
+      if (this.events.active) {
+        this.#emit({
+          type: 'acquire-timeout',
+          pool: this.name,
+          driver: this.kind,
+          time: Date.now(),
+          waitedMs,
+          active: this.#active,
+          idle: this.#idle.length,
+          waiting,
+          tag: w.tag,
+        });
+      }
     }
     this.#afterWaiterGone();
-    // the holders' sites first (scoped calls capture theirs a microtask later), then the error
-    const holders = w.nestedHeld === undefined ? recs : [...recs, w.nestedHeld];
-    afterSites(holders, () => w.reject(this.#timeoutError(w, waitedMs, now, recs, snapshot, failing)));
+    // the holders' sites first (scoped calls capture theirs a microtask later), then the errors
+    afterSites(holders, () => {
+      const infos = recs.map((r) => leaseInfo(r, this.name, now, this.#siteCtx));
+      if (infos.some((i) => i.noSite === 'not-sampled')) this.#escalate();
+      const summary = holdersSummary(infos);
+      // built from a timer, the stack would name only lifeguard and Node's timers, and
+      // capturing it is most of an error's cost: the message is the report
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        for (const { w, waitedMs, snapshot } of waits) w.reject(this.#timeoutError(w, waitedMs, summary, snapshot, failing));
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
+    });
   }
 
   #timeoutError(
     w: Waiter<C, F>,
     waitedMs: number,
-    now: number,
-    recs: readonly LeaseRecord<C>[],
+    summary: string,
     snapshot: { active: number; idle: number; waiting: number; max: number },
     failing: boolean,
   ): AcquireTimeoutError {
-    const infos = recs.map((r) => leaseInfo(r, this.name, now, this.#siteCtx));
-    if (infos.some((i) => i.noSite === 'not-sampled')) this.#escalate();
     const reason: AcquireTimeoutCause = this.#breakerTripped ? 'circuit-open' : failing ? 'connect-failing' : 'pool-full';
     let msg =
       `lifeguard: pool "${this.name}": timeout exceeded when trying to connect: no connection within ${w.timeoutMs} ms ` +
@@ -808,7 +891,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     if (this.#breakerTripped) msg += `; the circuit is ${this.#breaker!.state.kind} after repeated connection failures`;
     if (failing) msg += `; connecting keeps failing: ${errorMessage(this.#lastConnectError)}`;
-    msg += `; longest holders: ${holdersSummary(infos)}`;
+    msg += `; longest holders: ${summary}`;
     if (w.nestedHeld !== undefined) {
       msg +=
         `. The caller already holds lease #${w.nestedHeld.id} of this pool (acquired at ${siteOrReason(w.nestedHeld.site, this.#siteCtx)}): ` +
@@ -877,7 +960,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   #grant(w: Waiter<C, F>, conn: Conn<C>, now: number = performance.now()): void {
     w.settled = true;
-    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+    if (w.signal !== undefined) this.#unwatchSignal(w);
     const lease = this.#lease(conn, w.site, w.tag, now, now - w.enqueuedAt, w.scope, w.track);
     this.#afterWaiterGone();
     w.resolve(lease);
@@ -978,11 +1061,12 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         }
         this.#give(conn);
       },
-      (err: unknown) => {
+      (thrown: unknown) => {
         this.#creating--;
         this.#connectFailures++;
+        const err = toError(thrown);
         this.budget.give('pooled');
-        const error = asError(err);
+        const error = err;
         if (this.events.active) {
           this.#emit({ type: 'error', pool: this.name, driver: this.kind, time: Date.now(), error, connectionId: undefined });
         }
@@ -1468,12 +1552,12 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    */
   close(opts?: CloseOptions): Promise<CloseResult> {
     const timeoutMs = opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    if (timeoutMs !== Infinity && (!Number.isInteger(timeoutMs) || timeoutMs < 0)) {
+    if (timeoutMs !== Infinity && (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_DURATION_MS)) {
       return Promise.reject(
-        new ConfigError(`lifeguard: pool "${this.name}": close option timeoutMs must be an integer >= 0, got ${String(timeoutMs)}`, {
-          pool: this.name,
-          option: 'timeoutMs',
-        }),
+        new ConfigError(
+          `lifeguard: pool "${this.name}": close option timeoutMs must be an integer from 0 to ${MAX_DURATION_MS} or Infinity, got ${describeValue(timeoutMs)}`,
+          { pool: this.name, option: 'timeoutMs' },
+        ),
       );
     }
     if (this.#closePromise) {
@@ -1505,14 +1589,16 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #rejectAllWaiters(): void {
     for (const w of this.#waiters.drain()) {
       w.settled = true;
-      if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+      if (w.signal !== undefined) this.#unwatchSignal(w);
       w.reject(new PoolClosedError(this.name));
     }
     this.#afterWaiterGone();
   }
 
+  /** Forces outstanding leases back `timeoutMs` from now (the earliest of several calls wins). */
   #armForce(timeoutMs: number): void {
     if (this.#forceTimer !== undefined || this.#forceClose) return;
+    this.#forceAt = performance.now() + timeoutMs;
     this.#forceTimer = setTimeout(() => {
       this.#forceClose = true;
       this.#checkDrained();
@@ -1548,17 +1634,36 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       forced.push(info);
     }
     for (const conn of this.#idle.splice(0)) this.#destroy(conn, 'close', undefined);
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    // Connections being opened or closed get until the close deadline (with no deadline,
+    // one connect timeout; at least a short grace), then their sockets are cut.
+    const deadline = this.#forceAt === Infinity ? performance.now() + this.options.connectTimeoutMs : this.#forceAt;
+    await this.#settle(Math.max(deadline, performance.now() + CLOSE_GRACE_MS));
+    if (this.#inflight.size > 0) {
+      this.#driver.forceClose?.();
+      await this.#settle(performance.now() + CLOSE_GRACE_MS);
+    }
     return { forced };
+  }
+
+  /** Waits for the connection work in flight, until `until` at the latest. */
+  async #settle(until: number): Promise<void> {
+    while (this.#inflight.size > 0) {
+      const left = until - performance.now();
+      if (left <= 0) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#inflight]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, left);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
   }
 }
 
 function noop(): void {}
 
 function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
+  return describeValue(err);
 }

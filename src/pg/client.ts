@@ -49,7 +49,20 @@ function guardedQuery(this: Guarded, ...args: unknown[]): unknown {
   const g = this[kGuard];
   if (g !== undefined) {
     const rec = g.rec;
-    if (rec !== undefined && rec.released) (rec.owner as LeaseOwner<pg.Client, unknown>).usedAfterRelease(rec, 'query on');
+    if (rec !== undefined && rec.released) {
+      const owner = rec.owner as LeaseOwner<pg.Client, unknown>;
+      const cb = args[args.length - 1];
+      if (typeof cb !== 'function') owner.usedAfterRelease(rec, 'query on');
+      // callback form: the error goes to the callback (asynchronously), as pg reports errors
+      let err: unknown;
+      try {
+        owner.usedAfterRelease(rec, 'query on');
+      } catch (e) {
+        err = e;
+      }
+      process.nextTick(cb as (e: unknown) => void, err);
+      return undefined;
+    }
     if (g.own !== undefined) return g.own.apply(this, args);
   }
   return (Object.getPrototypeOf(this) as { query: QueryFn }).query.apply(this, args);

@@ -48,6 +48,9 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
   /** Connections on which `LISTEN` ran: `UNLISTEN *` before the next user gets them. */
   readonly #listening = new WeakSet<pg.Client>();
   readonly #log: (message: string) => void;
+  /** Connections being opened, and being closed, for forceClose(). */
+  readonly #opening = new Set<pg.Client>();
+  readonly #closing = new Set<pg.Client>();
 
   constructor(opts: ResolvedPgOptions, Client: new (config: pg.ClientConfig) => pg.Client) {
     this.#opts = opts;
@@ -66,6 +69,7 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     const client = new this.#Client(this.#config);
     // Until watch() attaches the real listener, an 'error' must not crash the process.
     client.on('error', noop);
+    this.#opening.add(client);
     try {
       // the callback form: a custom Client (pg.native, test doubles) need not return promises
       await new Promise<void>((resolve, reject) => {
@@ -91,6 +95,8 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
       if (typeof err === 'object' && err !== null && !this.isClosed(client)) hookErrors.add(err);
       void this.destroy(client);
       throw scrubError(err, this.#opts.secrets);
+    } finally {
+      this.#opening.delete(client);
     }
     installGuard(client);
     if (this.#opts.allowExitOnIdle) internals(client).connection?.stream?.unref?.();
@@ -108,18 +114,21 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
 
   destroy(client: pg.Client): Promise<void> {
     const timeoutMs = this.#opts.common.connectTimeoutMs;
+    this.#closing.add(client);
     return new Promise<void>((resolve) => {
       if (typeof client.end !== 'function') {
+        this.#closing.delete(client);
         resolve();
         return;
       }
       const timer = setTimeout(() => {
         internals(client).connection?.stream?.destroy?.();
-        resolve();
+        done();
       }, timeoutMs);
       timer.unref?.();
       const done = (): void => {
         clearTimeout(timer);
+        this.#closing.delete(client);
         resolve();
       };
       try {
@@ -206,6 +215,11 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
 
   wrap(client: pg.Client, lease: LeaseHandle): PgPoolClient {
     return checkOut(client, lease);
+  }
+
+  /** Destroys the socket of every connection still being opened or closed. */
+  forceClose(): void {
+    for (const c of [...this.#opening, ...this.#closing]) internals(c).connection?.stream?.destroy?.();
   }
 
   /** Keeps the process alive while a connection is in use (allowExitOnIdle). */

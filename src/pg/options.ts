@@ -4,8 +4,8 @@
  */
 import type pg from 'pg';
 import { ConfigError } from '../core/errors.js';
-import { COMMON_KEYS, type CommonPoolOptions, type OptionChecker, type ResolvedCommonOptions, resolveCommonOptions, splitOptions } from '../core/options.js';
-import { redactUrl } from '../core/redact.js';
+import { COMMON_KEYS, type CommonPoolOptions, MAX_DURATION_MS, type OptionChecker, type ResolvedCommonOptions, resolveCommonOptions, splitOptions } from '../core/options.js';
+import { redactUrl, secretForms, urlPassword } from '../core/redact.js';
 
 /** pg.ClientConfig fields handed to every connection as they are. */
 export const PG_CLIENT_KEYS = [
@@ -117,14 +117,14 @@ const PG_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, ...PG_CLIENT_KE
 /** Validates and splits pg pool options. */
 export function resolvePgOptions(input: PgPoolOptions, env: NodeJS.ProcessEnv = process.env): ResolvedPgOptions {
   const { raw, c, common } = splitOptions(input, 'pg', PG_ALLOWED, 'not a lifeguard, pg.Pool or pg.Client option');
-  alias(c, raw, common, 'idleTimeoutMillis', 'idleTimeoutMs', (v) => (v === null ? 0 : c.int('idleTimeoutMillis', v, 0)));
+  alias(c, raw, common, 'idleTimeoutMillis', 'idleTimeoutMs', (v) => (v === null ? 0 : c.ms('idleTimeoutMillis', v, 0)));
   common.idleTimeoutMs ??= PG_DEFAULT_IDLE_TIMEOUT_MS;
   alias(c, raw, common, 'poolSize', 'max', (v) => c.int('poolSize', v, 1));
   // pg.Pool spells "no limit" Infinity
   if (raw.maxUses === Infinity) common.maxUses = 0;
-  alias(c, raw, common, 'maxLifetimeSeconds', 'maxLifetimeMs', (v) => c.int('maxLifetimeSeconds', v, 0) * 1000);
+  alias(c, raw, common, 'maxLifetimeSeconds', 'maxLifetimeMs', (v) => c.int('maxLifetimeSeconds', v, 0, Math.floor(MAX_DURATION_MS / 1000)) * 1000);
   if (raw.connectionTimeoutMillis !== undefined) {
-    const ms = c.int('connectionTimeoutMillis', raw.connectionTimeoutMillis, 0);
+    const ms = c.ms('connectionTimeoutMillis', raw.connectionTimeoutMillis, 0);
     if (ms > 0) {
       if (common.connectTimeoutMs === undefined) common.connectTimeoutMs = ms;
       if (common.acquireTimeoutMs === undefined) common.acquireTimeoutMs = ms;
@@ -140,8 +140,9 @@ export function resolvePgOptions(input: PgPoolOptions, env: NodeJS.ProcessEnv = 
   if (raw.binary !== undefined) client.binary = raw.binary;
   if (raw.parseInputDatesAsUTC !== undefined) client.parseInputDatesAsUTC = raw.parseInputDatesAsUTC;
 
+  checkClientOptions(c, raw);
   const secrets: string[] = [];
-  if (typeof raw.password === 'string' && raw.password.length > 0) secrets.push(raw.password);
+  if (typeof raw.password === 'string' && raw.password.length > 0) secrets.push(...secretForms(raw.password));
   let target = 'PostgreSQL';
   if (raw.connectionString !== undefined) {
     if (typeof raw.connectionString !== 'string' || raw.connectionString === '') {
@@ -149,18 +150,17 @@ export function resolvePgOptions(input: PgPoolOptions, env: NodeJS.ProcessEnv = 
     }
     const cs = raw.connectionString as string;
     const pw = urlPassword(cs);
-    if (pw) secrets.push(pw, encodeURIComponent(pw));
+    if (pw) secrets.push(...secretForms(pw));
     secrets.push(cs);
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(cs)) {
-      try {
-        new URL(cs);
-      } catch {
-        throw new ConfigError(
-          `lifeguard: pool "${resolved.name}": option connectionString is not a valid URL: ${redactUrl(cs)}`,
-          { pool: resolved.name, option: 'connectionString' },
-        );
-      }
+    const invalid = connectionStringProblem(cs);
+    if (invalid !== undefined) {
+      throw new ConfigError(`lifeguard: pool "${resolved.name}": option connectionString ${invalid}: ${redactUrl(cs)}`, {
+        pool: resolved.name,
+        option: 'connectionString',
+      });
     }
+    const parsedPw = cs.startsWith('/') ? '' : new URL(cs.replace('@/', '@dummy/')).password;
+    if (parsedPw) secrets.push(...secretForms(parsedPw));
     target = redactUrl(cs);
   } else if (raw.host !== undefined || raw.port !== undefined) {
     target = `postgres://${String(raw.host ?? 'localhost')}:${String(raw.port ?? 5432)}`;
@@ -196,12 +196,52 @@ function alias(
   common[ours] = convert(raw[pgName]);
 }
 
-function urlPassword(cs: string): string | undefined {
-  const m = /\/\/[^/@:]*:([^@/]*)@/.exec(cs);
-  if (!m || !m[1]) return undefined;
+/**
+ * Why a connection string would not connect where it says, or undefined when it is
+ * fine: pg reads anything that is not a URL as a path relative to `postgres://base`.
+ */
+export function connectionStringProblem(cs: string): string | undefined {
+  if (cs.startsWith('/')) return undefined; // a Unix socket directory
+  if (!/^(postgres|postgresql|socket):\/\//i.test(cs)) return 'must be a postgres:// or postgresql:// URL (or a socket path)';
+  let url: URL;
   try {
-    return decodeURIComponent(m[1]);
+    url = new URL(cs);
   } catch {
-    return m[1];
+    // `postgres://user@/db?host=/socket/dir`: an empty host, as pg-connection-string accepts it
+    try {
+      url = new URL(cs.replace('@/', '@dummy/'));
+      if (!/[?&]host=/.test(cs)) return 'must name a host';
+    } catch {
+      return 'is not a valid URL (percent-encode a password\'s special characters with encodeURIComponent)';
+    }
   }
+  if (!/^socket:$/i.test(url.protocol) && url.hostname === '' && !/[?&]host=/.test(cs)) return 'must name a host';
+  if (url.port !== '' && !(Number(url.port) >= 1 && Number(url.port) <= 65_535)) return 'has a port out of range';
+  return undefined;
+}
+
+/** Types and ranges of the pg.Client options lifeguard passes on; a password's value is never shown. */
+function checkClientOptions(c: OptionChecker, raw: Record<string, unknown>): void {
+  for (const k of ['user', 'database', 'host', 'application_name', 'fallback_application_name', 'options', 'client_encoding'] as const) {
+    if (raw[k] !== undefined && typeof raw[k] !== 'string') c.fail(k, 'a string', raw[k]);
+  }
+  const pw = raw.password;
+  if (pw !== undefined && pw !== null && typeof pw !== 'string' && typeof pw !== 'function') c.fail('password', 'a string or a function', typeof pw);
+  const port = raw.port;
+  if (port !== undefined) {
+    const n = typeof port === 'string' && /^[0-9]{1,5}$/.test(port) ? Number(port) : port;
+    c.int('port', n, 1, 65_535);
+  }
+  const ssl = raw.ssl;
+  if (ssl !== undefined && typeof ssl !== 'boolean' && (typeof ssl !== 'object' || ssl === null || Array.isArray(ssl))) {
+    c.fail('ssl', 'a boolean or an object of tls.connect options', ssl);
+  }
+  for (const k of ['keepAlive', 'enableChannelBinding', 'binary', 'parseInputDatesAsUTC'] as const) {
+    if (raw[k] !== undefined && typeof raw[k] !== 'boolean') c.fail(k, 'a boolean', raw[k]);
+  }
+  for (const k of ['statement_timeout', 'query_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'] as const) {
+    if (raw[k] !== undefined && raw[k] !== false) c.ms(k, raw[k], 0);
+  }
+  if (raw.keepAliveInitialDelayMillis !== undefined) c.ms('keepAliveInitialDelayMillis', raw.keepAliveInitialDelayMillis, 0);
+  if (raw.types !== undefined && (typeof raw.types !== 'object' || raw.types === null)) c.fail('types', 'an object', raw.types);
 }

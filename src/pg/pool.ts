@@ -8,12 +8,14 @@ import { contextStorage } from '../core/context.js';
 import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js';
 import { Lease, kRecord } from '../core/lease.js';
 import type { AcquireOptions } from '../core/options.js';
-import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
+import { CLOSE_GRACE_MS, type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
 import type { DestroyReason } from '../core/events.js';
+import { poolClosed } from '../core/closed.js';
 import { registry } from '../core/registry.js';
 import { DedicatedTracker, type DedicatedInfo } from '../core/dedicated.js';
 import { PoolClosedError } from '../core/errors.js';
 import { safeLog } from '../core/logger.js';
+import { describeValue, scrubError } from '../core/redact.js';
 import { attachNotifications, type ListenerState, PgListener } from './listener.js';
 import { ScopedCall } from '../core/scoped.js';
 import type { SiteHolder } from '../core/site.js';
@@ -48,6 +50,7 @@ export class LifeguardPgPool extends pg.Pool {
   readonly #driver: PgDriver;
   readonly #tracker: DedicatedTracker;
   #ended = false;
+  #closed: Promise<CloseResult> | undefined;
 
   /**
    * Use `createPgPool()` or `getPoolManager().pg()`; `new LifeguardPgPool(options, Client)`
@@ -179,7 +182,7 @@ export class LifeguardPgPool extends pg.Pool {
       p = Promise.reject(new PoolClosedError(this.name, 'Called end on pool more than once'));
     } else {
       p = this.#core.close({ timeoutMs: Infinity, serveWaiters: true }).then(async () => {
-        await this.#afterClose();
+        await this.#afterClose(this.#opts.common.connectTimeoutMs);
       });
     }
     if (callback === undefined) return p;
@@ -269,9 +272,10 @@ export class LifeguardPgPool extends pg.Pool {
       conn,
     };
     const onHandlerError = (err: unknown): void =>
-      safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${String(err)}`);
+      safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${describeValue(err)}`);
     const watch = (c: pg.Client): void => {
       c.on('error', (err: Error) => {
+        scrubError(err, this.#opts.secrets);
         if (this.#hub.active) this.#hub.emit({ type: 'error', pool: this.name, driver: 'pg', time: Date.now(), error: err, connectionId: undefined });
         core.connectionFailure(err.message);
       });
@@ -338,16 +342,31 @@ export class LifeguardPgPool extends pg.Pool {
    * Closes the pool: new acquires fail with `POOL_CLOSED`, waiters are rejected,
    * leases get `timeoutMs` (default 10 s) to come back, then are forced and reported.
    */
-  async close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
-    const result = await this.#core.close({ timeoutMs: opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
-    const open = await this.#afterClose();
-    return { forced: [...result.forced, ...open] };
+  close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
+    const timeoutMs = opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    if (this.#closed !== undefined) {
+      // concurrent and repeated calls share one close; a finite timeout bounds one still draining
+      if (timeoutMs !== Infinity) this.#core.close({ timeoutMs }).catch(noop);
+      return this.#closed;
+    }
+    return (this.#closed = (async () => {
+      const deadline = performance.now() + timeoutMs;
+      const result = await this.#core.close({ timeoutMs }).catch((err: unknown) => {
+        this.#closed = undefined; // a bad timeoutMs: the pool is not closing
+        throw err;
+      });
+      const left = timeoutMs === Infinity ? this.#opts.common.connectTimeoutMs : Math.max(CLOSE_GRACE_MS, Math.round(deadline - performance.now()));
+      const open = await this.#afterClose(left);
+      return { forced: [...result.forced, ...open] };
+    })());
   }
 
-  async #afterClose(): Promise<LeaseInfo[]> {
-    const open = await this.#tracker.closeAll();
+  /** Closes the listeners (within `timeoutMs`) and forgets the pool. */
+  async #afterClose(timeoutMs: number): Promise<LeaseInfo[]> {
+    const open = await this.#tracker.closeAll(timeoutMs);
     this.#ended = true;
     registry.pools.delete(this);
+    poolClosed(this);
     return open;
   }
 
@@ -470,11 +489,12 @@ function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unkn
   let sent = false;
   try {
     rawQuery(client).call(client, text, values, (err: Error | null, res: pg.QueryResult) => {
+      // close() or a test's reclaim may have forced the lease while the query ran
       if (err) {
-        core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
+        if (!rec.released) core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
         cb(err);
       } else {
-        core.releaseLease(rec, undefined, undefined);
+        if (!rec.released) core.releaseLease(rec, undefined, undefined);
         cb(undefined, res);
       }
     });
@@ -497,7 +517,7 @@ function querySubmittable(
       const rec = lease[kRecord];
       let done = false;
       const finish = (err?: unknown): void => {
-        if (done) return;
+        if (done || rec.released) return;
         done = true;
         core.releaseLease(rec, err !== undefined && isConnectionError(err) ? err : undefined, undefined);
       };

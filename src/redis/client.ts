@@ -108,6 +108,19 @@ function wrapperFor(name: string | symbol): Fn {
     } else {
       t = this[kTarget];
     }
+    if (t.lease.released && typeof args[args.length - 1] === 'function') {
+      // callback form (`client.get(k, cb)`): the error goes to the callback, as ioredis reports errors
+      let err: unknown;
+      try {
+        t.lease.assertUsable(label);
+      } catch (e) {
+        err = e;
+      }
+      process.nextTick(args[args.length - 1] as (e: unknown) => void, err);
+      const p = Promise.reject(err);
+      p.catch(noop); // the callback has it
+      return p;
+    }
     t.lease.assertUsable(label);
     if (stateful) noteCommand(t.raw, name as string, args);
     return (t.raw as unknown as Record<string | symbol, Fn>)[name]!(...args);
@@ -115,6 +128,8 @@ function wrapperFor(name: string | symbol): Fn {
   wrappers.set(name, w);
   return w;
 }
+
+function noop(): void {}
 
 let lastReceiver: unknown;
 let lastTarget: Target | undefined;

@@ -33,6 +33,8 @@ export class RedisDriver implements Driver<Redis, Redis> {
   readonly server: ReturnType<typeof redisServer>;
   readonly #opts: ResolvedRedisOptions;
   readonly #connOptions: RedisOptions;
+  /** Connections being opened or closed, for forceClose(). */
+  readonly #pending = new Set<Redis>();
 
   constructor(opts: ResolvedRedisOptions) {
     this.#opts = opts;
@@ -63,13 +65,28 @@ export class RedisDriver implements Driver<Redis, Redis> {
     r.once('connect', () => {
       accepted = true;
     });
+    // ioredis's connectTimeout covers the TCP connect only: a server that accepts and then
+    // never answers (hung, stopped) would keep connect() pending forever
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    this.#pending.add(r);
     try {
-      await r.connect();
+      await Promise.race([
+        r.connect(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`lifeguard: redis ${this.#opts.target}: no answer within connectTimeoutMs (${this.#opts.common.connectTimeoutMs} ms) after connecting`)),
+            this.#opts.common.connectTimeoutMs,
+          );
+        }),
+      ]);
       // CLIENT SETNAME's reply (an error when the server is full) arrives after connect
       if (r.status !== 'ready') throw last ?? new Error(`connection ${r.status}`);
+      // a SELECT the server refused (db out of range) leaves a ready connection on db 0: refuse it
+      if (reply !== undefined) throw reply;
     } catch (err) {
       r.disconnect();
-      const generic = !(err instanceof Error) || err.message === 'Connection is closed.' || /EPIPE|ECONNRESET/.test(err.message);
+      const hung = err instanceof Error && err.message.startsWith('lifeguard: redis');
+      const generic = !hung && (!(err instanceof Error) || err.message === 'Connection is closed.' || /EPIPE|ECONNRESET/.test(err.message));
       let reason = reply ?? (generic && last instanceof Error ? last : err);
       if (reply === undefined && generic && accepted) {
         // Redis at maxclients accepts, writes its error and closes before the client reads it
@@ -81,6 +98,8 @@ export class RedisDriver implements Driver<Redis, Redis> {
       }
       throw scrubError(reason, this.#opts.secrets);
     } finally {
+      clearTimeout(timer);
+      this.#pending.delete(r);
       r.removeListener('error', onError);
       r.on('error', noop);
     }
@@ -89,13 +108,16 @@ export class RedisDriver implements Driver<Redis, Redis> {
 
   destroy(r: Redis): Promise<void> {
     if (r.status === 'end') return Promise.resolve();
+    this.#pending.add(r);
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
+        this.#pending.delete(r);
         r.disconnect();
         resolve();
       }, this.#opts.common.connectTimeoutMs);
       timer.unref?.();
       r.once('end', () => {
+        this.#pending.delete(r);
         clearTimeout(timer);
         resolve();
       });
@@ -171,6 +193,12 @@ export class RedisDriver implements Driver<Redis, Redis> {
 
   wrap(r: Redis, lease: LeaseHandle): Redis {
     return leaseClient(r, lease);
+  }
+
+  /** Disconnects every connection still being opened or closed (QUIT to a server that does not answer). */
+  forceClose(): void {
+    for (const r of this.#pending) r.disconnect();
+    this.#pending.clear();
   }
 }
 

@@ -2,7 +2,27 @@
 import type { RedisOptions } from 'ioredis';
 import { ConfigError } from '../core/errors.js';
 import { COMMON_KEYS, type CommonPoolOptions, type ResolvedCommonOptions, resolveCommonOptions, splitOptions } from '../core/options.js';
-import { redactUrl } from '../core/redact.js';
+import { redactUrl, secretForms, urlPassword } from '../core/redact.js';
+import { MAX_DURATION_MS, type OptionChecker } from '../core/options.js';
+
+/** The largest database number a Redis pool takes (Redis's own limit; the server's `databases` is usually 16). */
+export const MAX_REDIS_DB = 2_147_483_647;
+
+/** Checks the ioredis options lifeguard depends on: types and ranges, never the password's value. */
+function checkRedisOptions(c: OptionChecker, o: Record<string, unknown>): void {
+  if (o.db !== undefined) c.int('redisOptions.db', o.db, 0, MAX_REDIS_DB);
+  if (o.port !== undefined) c.int('redisOptions.port', o.port, 1, 65_535);
+  for (const k of ['host', 'username', 'path', 'keyPrefix', 'connectionName'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') c.fail(`redisOptions.${k}`, 'a string', o[k]);
+  }
+  if (o.password !== undefined && o.password !== null && typeof o.password !== 'string') {
+    c.fail('redisOptions.password', 'a string', typeof o.password);
+  }
+  for (const k of ['commandTimeout', 'connectTimeout', 'socketTimeout', 'keepAlive'] as const) {
+    if (o[k] !== undefined) c.int(`redisOptions.${k}`, o[k], 0, MAX_DURATION_MS);
+  }
+  if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null || Array.isArray(o.tls))) c.fail('redisOptions.tls', 'an object (tls.connect options)', o.tls);
+}
 
 /** Options of `createRedisPool()` / `lg.redis()`. */
 export interface RedisPoolOptions extends CommonPoolOptions {
@@ -46,6 +66,9 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
   const { raw, c, common } = splitOptions(input, 'redis', REDIS_ALLOWED, 'not a lifeguard option; ioredis options go in redisOptions');
   const resolved = resolveCommonOptions(common, env);
   if (resolved.max < 2) c.fail('max', 'an integer >= 2 for a Redis pool (the shared client holds one permit of the budget)', resolved.max);
+  if (resolved.min > resolved.max - 1) {
+    c.fail('min', `<= max - 1 (${resolved.max - 1}) for a Redis pool (the shared client holds one permit of the budget)`, resolved.min);
+  }
 
   const url = raw.url === undefined ? 'redis://127.0.0.1:6379' : raw.url;
   if (typeof url !== 'string' || url === '') c.fail('url', 'a non-empty string', typeof url === 'string' ? '' : typeof url);
@@ -53,7 +76,13 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
   try {
     parsed = new URL(url as string);
   } catch {
-    throw new ConfigError(`lifeguard: pool "${resolved.name}": option url is not a valid URL: ${redactUrl(url as string)}`, {
+    throw new ConfigError(
+      `lifeguard: pool "${resolved.name}": option url is not a valid URL (percent-encode a password's special characters): ${redactUrl(url as string)}`,
+      { pool: resolved.name, option: 'url' },
+    );
+  }
+  if (parsed.hostname === '') {
+    throw new ConfigError(`lifeguard: pool "${resolved.name}": option url must name a host, got ${redactUrl(url as string)}`, {
       pool: resolved.name,
       option: 'url',
     });
@@ -65,11 +94,17 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
     });
   }
   const redisOptions = raw.redisOptions === undefined ? {} : (c.object('redisOptions', raw.redisOptions) as RedisOptions);
+  checkRedisOptions(c, redisOptions as Record<string, unknown>);
   const secrets: string[] = [];
-  if (parsed.password) secrets.push(parsed.password, decodeURIComponent(parsed.password));
-  if (typeof redisOptions.password === 'string' && redisOptions.password) secrets.push(redisOptions.password);
-  const pathDb = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
-  if (pathDb !== undefined && (!Number.isInteger(pathDb) || pathDb < 0)) c.fail('url', 'a URL whose path is a database number', redactUrl(url as string));
+  if (parsed.password) secrets.push(...secretForms(parsed.password));
+  const rawPw = urlPassword(url as string);
+  if (rawPw !== undefined) secrets.push(...secretForms(rawPw));
+  if (typeof redisOptions.password === 'string' && redisOptions.password) secrets.push(...secretForms(redisOptions.password));
+  const path = parsed.pathname.length > 1 ? parsed.pathname.slice(1) : undefined;
+  const pathDb = path === undefined ? undefined : /^[0-9]{1,10}$/.test(path) ? Number(path) : NaN;
+  if (pathDb !== undefined && !(pathDb >= 0 && pathDb <= MAX_REDIS_DB)) {
+    c.fail('url', `a URL whose path is a database number from 0 to ${MAX_REDIS_DB}`, redactUrl(url as string));
+  }
   const db = redisOptions.db ?? pathDb ?? 0;
   if (raw.publishBudget !== undefined && typeof raw.publishBudget !== 'boolean') c.fail('publishBudget', 'a boolean', typeof raw.publishBudget);
   return Object.freeze({

@@ -11,8 +11,9 @@ import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js'
 import type { Lease } from '../core/lease.js';
 import { LogLimiter, safeLog } from '../core/logger.js';
 import type { AcquireOptions } from '../core/options.js';
-import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
-import { scrubError } from '../core/redact.js';
+import { CLOSE_GRACE_MS, type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
+import { poolClosed } from '../core/closed.js';
+import { scrubError, toError } from '../core/redact.js';
 import { registry } from '../core/registry.js';
 import { BUDGET_KEY, BUDGET_REFRESH_MS, BUDGET_STALE_S, BUDGET_TTL_S } from './budget.js';
 import { connectionOptions, RedisDriver, redisConnectionName } from './driver.js';
@@ -87,6 +88,8 @@ export class LifeguardRedisPool {
     this.client.on('error', (err: Error) => {
       this.#connectionError(err, attempt > 0 ? `shared client (reconnect attempt ${attempt})` : 'shared client');
       core.connectionFailure(err.message);
+      // the server refused SELECT (db out of range): stop rather than write to database 0
+      if ((err as { command?: { name?: unknown } }).command?.name === 'select') this.client.disconnect();
     });
     registry.pools.add(this);
   }
@@ -197,7 +200,7 @@ export class LifeguardRedisPool {
       handlers: new Map(),
       patternHandlers: new Map(),
     };
-    attachHandlers(raw, state, (err) => this.#connectionError(err instanceof Error ? err : new Error(String(err)), `subscriber #${state.id} handler threw`));
+    attachHandlers(raw, state, (err) => this.#connectionError(toError(err), `subscriber #${state.id} handler threw`));
     // ioredis subscribes again by itself after a reconnect; say so
     let connected = true;
     raw.on('close', () => {
@@ -262,7 +265,7 @@ export class LifeguardRedisPool {
 
   #dedicatedState(kind: 'subscriber' | 'dedicated', raw: Redis, site: DedicatedState['site'], tag: string | undefined): DedicatedState {
     const timeoutMs = this.#opts.common.connectTimeoutMs;
-    return this.#tracker.newState(kind, site, tag, () => quit(raw, timeoutMs));
+    return this.#tracker.newState(kind, site, tag, (ms?: number) => quit(raw, ms ?? timeoutMs));
   }
 
   /** Live subscriber connections: id, channels and patterns, creation site, age, last message time. */
@@ -302,13 +305,21 @@ export class LifeguardRedisPool {
    */
   close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
     this.#closed ??= (async () => {
-      const result = await this.#core.close({ timeoutMs: opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS });
-      const open = await this.#tracker.closeAll();
+      const timeoutMs = opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+      // one deadline for everything: leases, then subscribers, dedicated connections and the shared client
+      const deadline = performance.now() + timeoutMs;
+      const left = (): number => Math.max(CLOSE_GRACE_MS, Math.round(deadline - performance.now()));
+      const result = await this.#core.close({ timeoutMs }).catch((err: unknown) => {
+        this.#closed = undefined; // a bad timeoutMs: the pool is not closing
+        throw err;
+      });
+      const open = await this.#tracker.closeAll(left());
       clearInterval(this.#publishTimer);
       if (this.#published && this.client.status === 'ready') this.client.hdel(BUDGET_KEY, budgetField(this.#opts)).catch(() => undefined);
-      await quit(this.client, this.#opts.common.connectTimeoutMs);
+      await quit(this.client, left());
       this.#core.budget.give('shared');
       registry.pools.delete(this);
+      poolClosed(this);
       return { forced: [...result.forced, ...open] };
     })();
     return this.#closed;

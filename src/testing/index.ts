@@ -9,6 +9,7 @@ import { formatDuration } from '../core/leaks.js';
 import { noSiteText } from '../core/site.js';
 import { HEALTH_CHECK_TAG } from '../core/pool.js';
 import { registry } from '../core/registry.js';
+import { quoteTag } from '../core/text.js';
 
 /** Everything still out in the process's open pools, oldest first (not the health checks' own leases). */
 export function leakReport(): LeaseInfo[] {
@@ -24,7 +25,7 @@ export function formatLeakReport(leaks: readonly LeaseInfo[]): string {
   for (const l of leaks) {
     lines.push(
       `  ${l.kind} #${l.id} of pool "${l.pool}", held ${formatDuration(l.ageMs)}` +
-        (l.tag === undefined ? '' : `, tag ${JSON.stringify(l.tag)}`) +
+        (l.tag === undefined ? '' : `, tag ${quoteTag(l.tag)}`) +
         `, acquired at ${l.site ?? `an unrecorded site (${noSiteText(l.noSite ?? 'no-application-frame')})`}`,
     );
     if (l.stack) lines.push(l.stack.replace(/^/gm, '  '));

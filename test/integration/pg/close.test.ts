@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PoolClosedError } from '../../../src/index.js';
-import { nextEvent } from '../../helpers/events.js';
+import { nextEvent, waitFor } from '../../helpers/events.js';
 import { pgConnectionCount } from '../../helpers/server-count.js';
 import { testPgPool } from '../../helpers/pools.js';
 
@@ -9,7 +9,8 @@ describe('close({ timeoutMs })', () => {
     const { pool, prefix } = testPgPool({ max: 3 });
     await Promise.all([pool.query('select 1'), pool.query('select 1'), pool.query('select 1')]);
     const lease = await pool.acquire({ tag: 'stuck job' });
-    expect(await pgConnectionCount(prefix)).toBe(pool.stats().total);
+    // a backend shows in pg_stat_activity a moment after its client connected
+    await waitFor(async () => (await pgConnectionCount(prefix)) === pool.stats().total);
 
     const leak = nextEvent(pool, 'leak', (e) => e.kind === 'unreleased-at-close');
     const started = performance.now();

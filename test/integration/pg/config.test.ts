@@ -4,11 +4,11 @@ import { closeAfterTest, recordingLogger } from '../../helpers/pools.js';
 import { unique } from '../../helpers/unique.js';
 
 const bad: [string, Record<string, unknown>, RegExp][] = [
-  ['negative max', { max: -1 }, /option max must be an integer >= 1, got -1/],
-  ['non-integer max', { max: 2.5 }, /option max must be an integer >= 1, got 2\.5/],
+  ['negative max', { max: -1 }, /option max must be an integer from 1 to 10000, got -1/],
+  ['non-integer max', { max: 2.5 }, /option max must be an integer from 1 to 10000, got 2\.5/],
   ['min above max', { min: 5, max: 2 }, /option min must be <= max \(2\), got 5/],
-  ['non-finite timeout', { acquireTimeoutMs: Infinity }, /option acquireTimeoutMs must be an integer >= 1, got Infinity/],
-  ['NaN timeout', { connectTimeoutMs: Number.NaN }, /option connectTimeoutMs must be an integer >= 1, got NaN/],
+  ['non-finite timeout', { acquireTimeoutMs: Infinity }, /option acquireTimeoutMs must be an integer from 1 to 2147483647, got Infinity/],
+  ['NaN timeout', { connectTimeoutMs: Number.NaN }, /option connectTimeoutMs must be an integer from 1 to 2147483647, got NaN/],
   ['unknown option', { maxConnections: 5 }, /unknown option maxConnections/],
   ['unknown nested option', { leakDetection: { treshold: 5 } }, /unknown option leakDetection\.treshold/],
   ['bad capture mode', { leakDetection: { captureStacks: 'often' } }, /leakDetection\.captureStacks must be one of/],
