@@ -409,5 +409,5 @@ function budgetField(opts: ResolvedRedisOptions): string {
 export function createRedisPool(options: RedisPoolOptions & { cluster: NonNullable<RedisPoolOptions['cluster']> }): LifeguardRedisPool<Cluster>;
 export function createRedisPool(options?: RedisPoolOptions): LifeguardRedisPool;
 export function createRedisPool(options: RedisPoolOptions = {}): LifeguardRedisPool | LifeguardRedisPool<Cluster> {
-  return new LifeguardRedisPool(options);
+  return new LifeguardRedisPool<Redis>(options);
 }
