@@ -60,6 +60,7 @@ export function installDuplicate<C extends RedisClient>(client: C, ctx: Duplicat
     let holding = permit === 'now';
     let cancelled = false;
     let gotPermit: Promise<void> | undefined;
+    let pending: Promise<void> | undefined;
     const realConnect = copy.connect.bind(copy) as ConnectFn;
     const realQuit = copy.quit.bind(copy) as (...a: unknown[]) => Promise<'OK'>;
     const realDisconnect = copy.disconnect.bind(copy) as (reconnect?: boolean) => void;
@@ -87,7 +88,11 @@ export function installDuplicate<C extends RedisClient>(client: C, ctx: Duplicat
         cancelled = true;
         realDisconnect(false);
       });
-      return gotPermit.then(realConnect);
+      // one connect in flight: ours and the library's (BullMQ's waitUntilReady) share it
+      pending ??= gotPermit.then(realConnect).finally(() => {
+        pending = undefined;
+      });
+      return pending;
     };
     (copy as { connect: ConnectFn }).connect = connect;
     // closing it by any of its own methods returns the permit
