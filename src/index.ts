@@ -5,6 +5,12 @@ export { getPoolManager, PoolManager, type EnvPools } from './manager.js';
 export { createRedisPool, LifeguardRedisPool, type RedisLease, type DedicatedOptions } from './redis/pool.js';
 export { Subscriber, DedicatedConnection, type MessageHandler } from './redis/subscriber.js';
 export type { RedisPoolOptions } from './redis/options.js';
+// issue 17: cluster, sentinel, duplicate(), PgBouncer
+export type { RedisClusterOptions, RedisNodeStats } from './redis/cluster.js';
+export type { RedisSentinelOptions, SentinelAddress } from './redis/sentinel.js';
+export type { RedisClient } from './redis/topology.js';
+export type { PgBouncerMode, PgBouncerOptions } from './pg/bouncer.js';
+export { BudgetExhaustedError, PgBouncerUnsupportedError, type PgBouncerFeature } from './core/errors.js';
 export type { DedicatedInfo } from './core/dedicated.js';
 export { fullJitter } from './core/backoff.js';
 export { redisOptionsFromEnv, pgOptionsFromEnv } from './env.js';

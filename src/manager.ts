@@ -15,6 +15,9 @@ import { LifeguardPgPool } from './pg/pool.js';
 import type { PgPoolOptions } from './pg/options.js';
 import { LifeguardRedisPool } from './redis/pool.js';
 import type { RedisPoolOptions } from './redis/options.js';
+import type { Cluster } from 'ioredis'; // issue 17
+import type { RedisClusterOptions } from './redis/cluster.js';
+import type { RedisClient } from './redis/topology.js';
 import { pgOptionsFromEnv, redisOptionsFromEnv } from './env.js';
 
 interface Entry<P> {
@@ -33,7 +36,7 @@ export interface EnvPools {
 /** The process-wide registry of pools. Get it with {@link getPoolManager}. */
 export class PoolManager {
   readonly #pg = new Map<string, Entry<LifeguardPgPool>>();
-  readonly #redis = new Map<string, Entry<LifeguardRedisPool>>();
+  readonly #redis = new Map<string, Entry<LifeguardRedisPool<RedisClient>>>();
   #closing: Promise<CloseResult> | undefined;
 
   /**
@@ -48,8 +51,10 @@ export class PoolManager {
    * The Redis pool named `name`, created on first use. The same name with different
    * options is a `ConfigError`.
    */
-  redis(name: string, options: Omit<RedisPoolOptions, 'name'> & { name?: string } = {}): LifeguardRedisPool {
-    return getOrCreate(this.#redis, 'redis', name, options, (p) => p.closing, () => new LifeguardRedisPool({ ...options, name }));
+  redis(name: string, options: Omit<RedisPoolOptions, 'name' | 'cluster'> & { name?: string; cluster: RedisClusterOptions }): LifeguardRedisPool<Cluster>;
+  redis(name: string, options?: Omit<RedisPoolOptions, 'name'> & { name?: string }): LifeguardRedisPool;
+  redis(name: string, options: Omit<RedisPoolOptions, 'name'> & { name?: string } = {}): LifeguardRedisPool | LifeguardRedisPool<Cluster> {
+    return getOrCreate(this.#redis, 'redis', name, options, (p) => p.closing, () => new LifeguardRedisPool<RedisClient>({ ...options, name })) as LifeguardRedisPool;
   }
 
   /**

@@ -14,7 +14,10 @@ export type LifeguardErrorCode =
   | 'CONFIG_INVALID'
   | 'NESTED_ACQUIRE'
   | 'QUEUE_FULL'
-  | 'LEAK';
+  | 'LEAK'
+  // issue 17: budgeted duplicate() and PgBouncer transaction mode
+  | 'BUDGET_EXHAUSTED'
+  | 'PGBOUNCER_UNSUPPORTED';
 
 interface ErrorOptions {
   pool?: string | undefined;
@@ -211,5 +214,45 @@ export class QueueFullError extends LifeguardError {
     super(message, { pool: init.pool });
     this.maxWaiting = init.maxWaiting;
     this.snapshot = init.snapshot;
+  }
+}
+
+// ---- issue 17: connections for other libraries, PgBouncer ------------------------------
+
+/**
+ * A connection was asked for synchronously (`duplicate()` on a Redis pool's shared
+ * client, which BullMQ and other libraries call) and the pool's budget had no room: no
+ * free permit and no idle pooled connection to close for one. Raise `max`, or give the
+ * library fewer connections.
+ */
+export class BudgetExhaustedError extends LifeguardError {
+  readonly code = 'BUDGET_EXHAUSTED' as const;
+  /** The pool's whole budget (`max`). */
+  readonly max: number;
+  /** Permits held, by kind, when the request was refused. */
+  readonly held: Readonly<Record<'pooled' | 'shared' | 'dedicated' | 'listener' | 'subscriber', number>>;
+  constructor(message: string, init: { pool: string; max: number; held: Readonly<Record<'pooled' | 'shared' | 'dedicated' | 'listener' | 'subscriber', number>> }) {
+    super(message, { pool: init.pool });
+    this.max = init.max;
+    this.held = init.held;
+  }
+}
+
+/** What a PgBouncer transaction-mode pool refuses. */
+export type PgBouncerFeature = 'listen' | 'session-set' | 'prepared-statement' | 'advisory-lock' | 'session-state';
+
+/**
+ * A PostgreSQL pool with `pgbouncer: 'transaction'` refused something that breaks
+ * behind PgBouncer in transaction mode: `listener()` / `LISTEN`, a session `SET`
+ * outside a transaction, a named prepared statement (unless the bouncer supports
+ * them), a session-level advisory lock, or other session state.
+ */
+export class PgBouncerUnsupportedError extends LifeguardError {
+  readonly code = 'PGBOUNCER_UNSUPPORTED' as const;
+  /** Which feature was refused. */
+  readonly feature: PgBouncerFeature;
+  constructor(message: string, init: { pool: string; feature: PgBouncerFeature }) {
+    super(message, { pool: init.pool });
+    this.feature = init.feature;
   }
 }

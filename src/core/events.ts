@@ -134,7 +134,17 @@ export type LifeguardEvent =
       readonly channels: readonly string[];
       readonly patterns: readonly string[];
     })
-  | (Base & { readonly type: 'error'; readonly error: Error; readonly connectionId: number | undefined });
+  | (Base & { readonly type: 'error'; readonly error: Error; readonly connectionId: number | undefined })
+  // issue 17: Redis Sentinel / Cluster
+  | (Base & {
+      readonly type: 'failover';
+      /** The master before (`host:port`; for a cluster, the node that left), undefined when unknown. */
+      readonly from: string | undefined;
+      /** The master now (`host:port`). */
+      readonly to: string;
+      /** What noticed it: the shared client's reconnect (`sentinel`) or a cluster's slot map (`cluster`). */
+      readonly via: 'sentinel' | 'cluster';
+    });
 
 /** All event type names. */
 export type LifeguardEventType = LifeguardEvent['type'];

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import { scrubError } from '../core/redact.js';
 import { pgServer } from '../core/server.js';
+import { installBouncerCheck } from './bouncer.js';
 import { checkOut, installGuard, type PgPoolClient, rawQuery } from './client.js';
 import type { ResolvedPgOptions } from './options.js';
 
@@ -98,6 +99,8 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     } finally {
       this.#opening.delete(client);
     }
+    // issue 17: PgBouncer transaction mode refuses session features (before the guard, which calls it)
+    if (this.#opts.pgbouncer) installBouncerCheck(client, this.#opts.pgbouncer, this.#opts.common.name);
     installGuard(client);
     if (this.#opts.allowExitOnIdle) internals(client).connection?.stream?.unref?.();
     return client;

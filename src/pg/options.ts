@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { ConfigError } from '../core/errors.js';
 import { COMMON_KEYS, type CommonPoolOptions, MAX_DURATION_MS, type OptionChecker, type ResolvedCommonOptions, resolveCommonOptions, splitOptions } from '../core/options.js';
 import { redactUrl, secretForms, urlPassword } from '../core/redact.js';
+import { type PgBouncerMode, type PgBouncerOptions, type ResolvedBouncer, resolveBouncer } from './bouncer.js';
 
 /** pg.ClientConfig fields handed to every connection as they are. */
 export const PG_CLIENT_KEYS = [
@@ -94,6 +95,14 @@ export interface PgPoolOptions extends CommonPoolOptions, Omit<pg.ClientConfig, 
   binary?: boolean;
   /** pg default. */
   parseInputDatesAsUTC?: boolean;
+  /**
+   * issue 17: the pool connects through PgBouncer in transaction mode: refuse what
+   * breaks there (`listener()`, `LISTEN`, session `SET` outside a transaction, named
+   * prepared statements unless `preparedStatements: true`, session advisory locks)
+   * with `PGBOUNCER_UNSUPPORTED`. `'transaction'` is `{ mode: 'transaction' }`.
+   * @default false (a direct connection: nothing refused)
+   */
+  pgbouncer?: PgBouncerMode | PgBouncerOptions | false;
 }
 
 /** Resolved pg options: the common part, the client config and the pg.Pool extras. */
@@ -110,9 +119,11 @@ export interface ResolvedPgOptions {
   readonly secrets: readonly string[];
   /** A safe description of where the pool connects, for messages. */
   readonly target: string;
+  /** issue 17: PgBouncer transaction mode, when set. */
+  readonly pgbouncer: ResolvedBouncer | undefined;
 }
 
-const PG_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, ...PG_CLIENT_KEYS, ...PG_POOL_KEYS]);
+const PG_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, ...PG_CLIENT_KEYS, ...PG_POOL_KEYS, 'pgbouncer']);
 
 /** Validates and splits pg pool options. */
 export function resolvePgOptions(input: PgPoolOptions, env: NodeJS.ProcessEnv = process.env): ResolvedPgOptions {
@@ -180,6 +191,7 @@ export function resolvePgOptions(input: PgPoolOptions, env: NodeJS.ProcessEnv = 
     log: raw.log as ResolvedPgOptions['log'],
     secrets: Object.freeze(secrets.filter((s) => s.length > 0)),
     target,
+    pgbouncer: resolveBouncer(c, raw.pgbouncer),
   });
 }
 

@@ -17,6 +17,7 @@ import { PoolClosedError } from '../core/errors.js';
 import { safeLog } from '../core/logger.js';
 import { describeValue, scrubError } from '../core/redact.js';
 import { attachNotifications, type ListenerState, PgListener } from './listener.js';
+import { bouncerRefusal } from './bouncer.js';
 import { ScopedCall } from '../core/scoped.js';
 import type { SiteHolder } from '../core/site.js';
 import { type PgPoolClient, rawQuery } from './client.js';
@@ -254,6 +255,8 @@ export class LifeguardPgPool extends pg.Pool {
   async listener(opts?: { timeoutMs?: number; tag?: string }): Promise<PgListener> {
     const site = this.#core.longLivedSite(LifeguardPgPool.prototype.listener);
     if (this.#core.closing) throw new PoolClosedError(this.name);
+    // issue 17: LISTEN needs a session, which PgBouncer's transaction mode does not keep
+    if (this.#opts.pgbouncer) throw bouncerRefusal(this.name, 'listen', 'listener()');
     const tag = opts?.tag ?? contextStorage.getStore()?.tag;
     await this.#tracker.reserve('listener', opts?.timeoutMs ?? this.#opts.common.acquireTimeoutMs, 'listener');
     let client: pg.Client;

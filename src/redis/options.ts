@@ -3,6 +3,8 @@ import type { RedisOptions } from 'ioredis';
 import { ConfigError } from '../core/errors.js';
 import { COMMON_KEYS, type CommonPoolOptions, type ResolvedCommonOptions, resolveCommonOptions, splitOptions } from '../core/options.js';
 import { redactUrl, secretForms, urlPassword } from '../core/redact.js';
+import { type RedisClusterOptions, type ResolvedCluster, resolveCluster } from './cluster.js';
+import { type RedisSentinelOptions, type ResolvedSentinel, resolveSentinel } from './sentinel.js';
 import { MAX_DURATION_MS, type OptionChecker } from '../core/options.js';
 
 /** The largest database number a Redis pool takes (Redis's own limit; the server's `databases` is usually 16). */
@@ -46,6 +48,30 @@ export interface RedisPoolOptions extends CommonPoolOptions {
    * @default true
    */
   publishBudget?: boolean;
+  // ---- issue 17 ----
+  /**
+   * Redis Cluster: seed `nodes` and any ioredis `ClusterOptions`. Every connection of
+   * the pool (shared, pooled, subscriber, dedicated) is then an ioredis `Cluster`, at
+   * most one connection per node each, so `max` bounds the pool's connections to
+   * every node. Not with `url` or `sentinel`.
+   * @default undefined (a single server at `url`)
+   */
+  cluster?: RedisClusterOptions;
+  /**
+   * Redis Sentinel: `{ sentinels, name }` (the master's name). Every connection asks
+   * the sentinels for the master; a failover is a reconnect and a `failover` event.
+   * Not with `cluster`.
+   * @default undefined
+   */
+  sentinel?: RedisSentinelOptions;
+  /**
+   * ioredis options for the connections `client.duplicate()` opens for other
+   * libraries (BullMQ, …), over the pool's `redisOptions`. BullMQ's Workers need
+   * `maxRetriesPerRequest: null` on their blocking connections; it is set here, not on
+   * the shared client, whose commands keep failing fast while Redis is down.
+   * @default { maxRetriesPerRequest: null }
+   */
+  duplicateOptions?: RedisOptions;
 }
 
 export interface ResolvedRedisOptions {
@@ -58,9 +84,15 @@ export interface ResolvedRedisOptions {
   /** Where the pool connects, password masked. */
   readonly target: string;
   readonly publishBudget: boolean;
+  /** issue 17: set for a cluster pool. */
+  readonly cluster: ResolvedCluster | undefined;
+  /** issue 17: set for a Sentinel-managed master. */
+  readonly sentinel: ResolvedSentinel | undefined;
+  /** issue 17: options of `client.duplicate()` connections. */
+  readonly duplicateOptions: Readonly<RedisOptions>;
 }
 
-const REDIS_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, 'url', 'redisOptions', 'publishBudget']);
+const REDIS_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, 'url', 'redisOptions', 'publishBudget', 'cluster', 'sentinel', 'duplicateOptions']);
 
 export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.ProcessEnv = process.env): ResolvedRedisOptions {
   const { raw, c, common } = splitOptions(input, 'redis', REDIS_ALLOWED, 'not a lifeguard option; ioredis options go in redisOptions');
@@ -107,13 +139,23 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
   }
   const db = redisOptions.db ?? pathDb ?? 0;
   if (raw.publishBudget !== undefined && typeof raw.publishBudget !== 'boolean') c.fail('publishBudget', 'a boolean', typeof raw.publishBudget);
+  // issue 17: cluster, sentinel, duplicate()
+  if (raw.cluster !== undefined && raw.sentinel !== undefined) c.fail('sentinel', 'absent when cluster is given (a cluster fails over by itself)', 'both');
+  if (raw.cluster !== undefined && raw.url !== undefined) c.fail('url', 'absent when cluster is given (cluster.nodes says where)', redactUrl(String(raw.url)));
+  const cluster = raw.cluster === undefined ? undefined : resolveCluster(c, raw.cluster);
+  const sentinel = raw.sentinel === undefined ? undefined : resolveSentinel(c, raw.sentinel);
+  if (sentinel?.redisOptions.sentinelPassword) secrets.push(sentinel.redisOptions.sentinelPassword);
+  const duplicateOptions = raw.duplicateOptions === undefined ? { maxRetriesPerRequest: null } : (c.object('duplicateOptions', raw.duplicateOptions) as RedisOptions);
   return Object.freeze({
     common: resolved,
     url: url as string,
-    redisOptions: Object.freeze({ ...redisOptions }),
+    redisOptions: Object.freeze({ ...redisOptions, ...sentinel?.redisOptions }),
     db,
     secrets: Object.freeze(secrets.filter((s) => s.length > 0)),
-    target: redactUrl(url as string),
+    target: cluster?.target ?? sentinel?.target ?? redactUrl(url as string),
     publishBudget: raw.publishBudget !== false,
+    cluster,
+    sentinel,
+    duplicateOptions: Object.freeze({ ...duplicateOptions }),
   });
 }

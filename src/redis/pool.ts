@@ -3,7 +3,7 @@
  * commands, exclusive pooled connections for blocking and stateful work, and
  * tracked subscriber / dedicated connections, all inside one connection budget.
  */
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { DedicatedTracker, type DedicatedInfo, type DedicatedState } from '../core/dedicated.js';
 import { contextStorage } from '../core/context.js';
 import { PoolClosedError } from '../core/errors.js';
@@ -16,12 +16,20 @@ import { poolClosed } from '../core/closed.js';
 import { scrubError, toError } from '../core/redact.js';
 import { registry } from '../core/registry.js';
 import { BUDGET_KEY, BUDGET_REFRESH_MS, BUDGET_STALE_S, BUDGET_TTL_S } from './budget.js';
-import { connectionOptions, RedisDriver, redisConnectionName } from './driver.js';
+import { redisConnectionName } from './driver.js';
 import { type RedisPoolOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { attachHandlers, DedicatedConnection, Subscriber, type SubscriberState } from './subscriber.js';
+// issue 17: cluster, sentinel, duplicate()
+import type { RedisNodeStats } from './cluster.js';
+import { installDuplicate } from './duplicate.js';
+import { FailoverWatch, remoteOf } from './sentinel.js';
+import { closeClient, type RedisClient, Topology } from './topology.js';
 
-/** A lease of an exclusive Redis connection: `lease.client` is an ioredis `Redis`. */
-export type RedisLease = Lease<Redis, Redis>;
+/**
+ * A lease of an exclusive Redis connection: `lease.client` is an ioredis `Redis`
+ * (a `Cluster` for a cluster pool).
+ */
+export type RedisLease<C extends RedisClient = Redis> = Lease<C, C>;
 
 type OnceWrapper = EventListener & { listener?: EventListener };
 
@@ -36,15 +44,24 @@ export interface DedicatedOptions {
   tag?: string;
 }
 
-/** A Redis pool. Create with `createRedisPool()` or `getPoolManager().redis()`. */
-export class LifeguardRedisPool {
+/**
+ * A Redis pool. Create with `createRedisPool()` or `getPoolManager().redis()`. `C` is
+ * the client type: ioredis `Redis`, or `Cluster` for a pool made with `cluster`.
+ */
+export class LifeguardRedisPool<C extends RedisClient = Redis> {
   /**
    * The shared client for ordinary commands: one multiplexed connection that
    * reconnects with backoff. A real ioredis `Redis`; do not run blocking commands,
    * MULTI/WATCH or SUBSCRIBE on it (use `withConnection` / `subscriber()`).
+   * Its `duplicate()` opens a connection inside the budget (for BullMQ and other
+   * libraries that copy the client), or throws `BUDGET_EXHAUSTED`.
    */
-  readonly client: Redis;
-  readonly #core: CorePool<Redis, Redis>;
+  readonly client: C;
+  readonly #core: CorePool<C, C>;
+  /** issue 17: where connections come from (server, sentinel, cluster). */
+  readonly #topology: Topology<C>;
+  /** issue 17: set for a Sentinel-managed master. */
+  readonly #failover: FailoverWatch | undefined;
   readonly #hub: EventHub;
   readonly #opts: ResolvedRedisOptions;
   readonly #tracker: DedicatedTracker;
@@ -57,25 +74,33 @@ export class LifeguardRedisPool {
     const opts = resolveRedisOptions(options);
     this.#opts = opts;
     this.#hub = new EventHub(registry.hub, opts.common.logger);
-    this.#core = new CorePool(new RedisDriver(opts), opts.common, this.#hub, {
+    this.#topology = new Topology<C>(opts);
+    this.#core = new CorePool(this.#topology.driver(), opts.common, this.#hub, {
       healthCheck: () => this.#ping(),
     });
+    this.#failover = opts.sentinel ? this.#watchFailover(opts.sentinel.failoverGraceMs) : undefined;
     this.#tracker = new DedicatedTracker(this.#core as unknown as CorePool<never, never>);
     // the shared client holds one permit for the pool's whole life
     this.#core.budget.tryTake('shared');
     let attempt = 0;
     const core = this.#core;
-    this.client = new Redis(
-      opts.url,
-      connectionOptions(opts, {
-        retryStrategy: (times: number) => {
-          attempt = times;
-          return core.retryStrategy(times);
-        },
-      }),
-    );
+    this.client = this.#topology.shared((times: number) => {
+      attempt = times;
+      return core.retryStrategy(times);
+    });
+    installDuplicate(this.client, {
+      core,
+      tracker: this.#tracker,
+      acquireTimeoutMs: opts.common.acquireTimeoutMs,
+      open: (overrides) => this.#topology.duplicate((times: number) => core.retryStrategy(times), overrides),
+      close: (c) => closeClient(c, opts.common.connectTimeoutMs),
+      site: () => this.#core.longLivedSite(this.client.duplicate),
+      closing: () => this.#core.closing,
+      closedError: () => new PoolClosedError(this.name),
+    });
     this.client.on('ready', () => {
       attempt = 0;
+      this.#failoverReady();
       core.connectionSuccess();
       this.#publishBudget();
     });
@@ -149,6 +174,42 @@ export class LifeguardRedisPool {
     if (s >= 0) safeLog(this.#opts.common.logger, 'warn', `lifeguard: redis pool "${this.name}": ${what}: ${err.message}${s > 0 ? ` (${s} similar lines suppressed)` : ''}`);
   }
 
+  // ---- issue 17: sentinel failover, per-node stats ------------------------------------
+
+  /** Breaker grace during a Sentinel failover: failures within the window do not count. */
+  #watchFailover(graceMs: number): FailoverWatch {
+    const watch = new FailoverWatch(graceMs);
+    const core = this.#core;
+    const failure = core.connectionFailure.bind(core);
+    const success = core.connectionSuccess.bind(core);
+    // the engine feeds every connection-level failure through these two methods
+    core.connectionFailure = (reason: string) => {
+      if (watch.counts(new Error(reason))) failure(reason);
+    };
+    core.connectionSuccess = () => {
+      watch.healthy();
+      success();
+    };
+    return watch;
+  }
+
+  #failoverReady(): void {
+    const moved = this.#failover?.ready(remoteOf(this.client as Redis));
+    if (moved === undefined) return;
+    safeLog(this.#opts.common.logger, 'info', `lifeguard: redis pool "${this.name}": failover: master ${moved.from ?? '?'} -> ${moved.to}`);
+    if (this.#hub.active) {
+      this.#hub.emit({ type: 'failover', pool: this.name, driver: 'redis', time: Date.now(), from: moved.from, to: moved.to, via: 'sentinel' });
+    }
+  }
+
+  /**
+   * Cluster pools: the pool's open connections per node (shared, pooled, subscribers,
+   * dedicated), each at most `max`. Empty for a single server or Sentinel.
+   */
+  nodeStats(): RedisNodeStats[] {
+    return this.#topology.nodeStats(this.client);
+  }
+
   /** Health check: PING on the shared client within connectTimeoutMs. */
   async #ping(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -170,7 +231,7 @@ export class LifeguardRedisPool {
   // ---- pooled exclusive connections -------------------------------------------------
 
   /** Checks out an exclusive connection as a lease (`lease.client`, then `lease.release()` or `await using`). */
-  acquire(opts?: AcquireOptions): Promise<RedisLease> {
+  acquire(opts?: AcquireOptions): Promise<RedisLease<C>> {
     return this.#core.acquire(opts, this.#core.site(LifeguardRedisPool.prototype.acquire), true);
   }
 
@@ -179,7 +240,7 @@ export class LifeguardRedisPool {
    * always releases it; a connection left dirty is reset or destroyed. Attributed
    * lazily: a report names the line that awaited this call, at no per-call cost.
    */
-  withConnection<T>(fn: (client: Redis) => Promise<T> | T, opts?: AcquireOptions): Promise<T> {
+  withConnection<T>(fn: (client: C) => Promise<T> | T, opts?: AcquireOptions): Promise<T> {
     const call = this.#core.scoped<T>(LifeguardRedisPool.prototype.withConnection);
     void this.#core.runScoped(call, opts, fn);
     return call.promise;
@@ -194,7 +255,7 @@ export class LifeguardRedisPool {
   async subscriber(opts?: DedicatedOptions): Promise<Subscriber> {
     const site = this.#core.longLivedSite(LifeguardRedisPool.prototype.subscriber);
     const tag = opts?.tag ?? contextStorage.getStore()?.tag;
-    const raw = await this.#openDedicated('subscriber', opts);
+    const raw = (await this.#openDedicated('subscriber', opts)) as Redis; // a Cluster has the same pub/sub surface
     const state: SubscriberState = {
       ...this.#dedicatedState('subscriber', raw, site, tag),
       handlers: new Map(),
@@ -234,21 +295,18 @@ export class LifeguardRedisPool {
   async dedicated(opts?: DedicatedOptions): Promise<DedicatedConnection> {
     const site = this.#core.longLivedSite(LifeguardRedisPool.prototype.dedicated);
     const tag = opts?.tag ?? contextStorage.getStore()?.tag;
-    const raw = await this.#openDedicated('dedicated', opts);
+    const raw = (await this.#openDedicated('dedicated', opts)) as Redis;
     const state = this.#dedicatedState('dedicated', raw, site, tag);
     const conn = new DedicatedConnection(raw, state, this.#tracker, this.name);
     this.#tracker.track(conn, state);
     return conn;
   }
 
-  async #openDedicated(kind: 'subscriber' | 'dedicated', opts: DedicatedOptions | undefined): Promise<Redis> {
+  async #openDedicated(kind: 'subscriber' | 'dedicated', opts: DedicatedOptions | undefined): Promise<C> {
     if (this.#core.closing) throw new PoolClosedError(this.name);
     await this.#tracker.reserve(kind, opts?.timeoutMs ?? this.#opts.common.acquireTimeoutMs, kind);
     const core = this.#core;
-    const raw = new Redis(
-      this.#opts.url,
-      connectionOptions(this.#opts, { lazyConnect: true, retryStrategy: (times: number) => core.retryStrategy(times) }),
-    );
+    const raw = this.#topology.dedicated((times: number) => core.retryStrategy(times), kind);
     raw.on('error', (err: Error) => {
       this.#connectionError(err, `${kind} connection`);
       core.connectionFailure(err.message);
@@ -265,7 +323,7 @@ export class LifeguardRedisPool {
 
   #dedicatedState(kind: 'subscriber' | 'dedicated', raw: Redis, site: DedicatedState['site'], tag: string | undefined): DedicatedState {
     const timeoutMs = this.#opts.common.connectTimeoutMs;
-    return this.#tracker.newState(kind, site, tag, (ms?: number) => quit(raw, ms ?? timeoutMs));
+    return this.#tracker.newState(kind, site, tag, (ms?: number) => closeClient(raw, ms ?? timeoutMs));
   }
 
   /** Live subscriber connections: id, channels and patterns, creation site, age, last message time. */
@@ -316,7 +374,7 @@ export class LifeguardRedisPool {
       const open = await this.#tracker.closeAll(left());
       clearInterval(this.#publishTimer);
       if (this.#published && this.client.status === 'ready') this.client.hdel(BUDGET_KEY, budgetField(this.#opts)).catch(() => undefined);
-      await quit(this.client, left());
+      await closeClient(this.client, left());
       this.#core.budget.give('shared');
       registry.pools.delete(this);
       poolClosed(this);
@@ -354,32 +412,13 @@ export class LifeguardRedisPool {
   }
 }
 
-/**
- * Closes a client: QUIT when it is connected, else disconnect. Bounded: ioredis emits
- * no 'end' for a client disconnected while it waits to reconnect.
- */
-function quit(r: Redis, timeoutMs: number): Promise<void> {
-  if (r.status === 'end') return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      r.disconnect();
-      resolve();
-    }, timeoutMs);
-    timer.unref?.();
-    r.once('end', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    if (r.status === 'ready') r.quit().catch(() => r.disconnect());
-    else r.disconnect();
-  });
-}
-
 function budgetField(opts: ResolvedRedisOptions): string {
   return redisConnectionName(opts.common.app, opts.common.name).slice('lifeguard:'.length);
 }
 
-/** Creates a Redis pool. */
-export function createRedisPool(options: RedisPoolOptions = {}): LifeguardRedisPool {
-  return new LifeguardRedisPool(options);
+/** Creates a Redis pool; with `cluster`, one whose clients are ioredis `Cluster`s. */
+export function createRedisPool(options: RedisPoolOptions & { cluster: NonNullable<RedisPoolOptions['cluster']> }): LifeguardRedisPool<Cluster>;
+export function createRedisPool(options?: RedisPoolOptions): LifeguardRedisPool;
+export function createRedisPool(options: RedisPoolOptions = {}): LifeguardRedisPool | LifeguardRedisPool<Cluster> {
+  return new LifeguardRedisPool<Redis>(options);
 }

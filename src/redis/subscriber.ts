@@ -30,6 +30,12 @@ export function attachHandlers(raw: Redis, state: SubscriberState, onError: (err
     const h = state.patternHandlers.get(pattern);
     if (h) invoke(h, onError, message, channel, pattern);
   });
+  // issue 17: sharded pub/sub (Redis 7 SSUBSCRIBE), shares the channel handlers
+  raw.on('smessage', (channel: string, message: string) => {
+    state.lastMessageAt = Date.now();
+    const h = state.handlers.get(channel);
+    if (h) invoke(h, onError, message, channel, undefined);
+  });
 }
 
 function invoke(h: MessageHandler, onError: (err: unknown) => void, message: string, channel: string, pattern: string | undefined): void {
@@ -83,6 +89,30 @@ export class Subscriber {
     for (const p of list) this.#state.patternHandlers.set(p, handler);
     await this.#raw.psubscribe(...list);
     for (const p of list) this.#state.patterns.add(p);
+  }
+
+  /**
+   * issue 17: subscribes to sharded channels (Redis 7 `SSUBSCRIBE`; on a cluster pool
+   * each shard's channels go to a connection to that shard). `handler` gets
+   * `(message, channel)`. Listed with the channels.
+   */
+  async ssubscribe(channels: string | readonly string[], handler: MessageHandler): Promise<void> {
+    this.#check('ssubscribe()');
+    const list = typeof channels === 'string' ? [channels] : [...channels];
+    for (const c of list) this.#state.handlers.set(c, handler);
+    // one call per channel: on a cluster, channels of different slots cannot share one
+    for (const c of list) await this.#raw.ssubscribe(c);
+    for (const c of list) this.#state.channels.add(c);
+  }
+
+  /** issue 17: unsubscribes from sharded channels. */
+  async sunsubscribe(...channels: string[]): Promise<void> {
+    this.#check('sunsubscribe()');
+    for (const c of channels) await this.#raw.sunsubscribe(c);
+    for (const c of channels) {
+      this.#state.handlers.delete(c);
+      this.#state.channels.delete(c);
+    }
   }
 
   /** Unsubscribes from channels (all when none are given). */

@@ -16,6 +16,9 @@ import { assertNoLeaks } from '../../src/testing/index.js';
 import { DATABASE_URL, REDIS_URL } from './env.js';
 import { unique } from './unique.js';
 
+/** issue 17: test/fault/pgbouncer.test.ts reruns pg suites through PgBouncer with pools in its mode. */
+const BOUNCER: PgPoolOptions = process.env.LIFEGUARD_TEST_PGBOUNCER === 'transaction' ? { pgbouncer: 'transaction' } : {};
+
 const open = new Set<{ close(opts?: { timeoutMs?: number }): Promise<unknown> }>();
 
 // Dogfood: every test must leave no lease, subscriber or listener open (lifeguard/testing),
@@ -52,7 +55,7 @@ export function recordingLogger(): Logger & { lines: { level: string; message: s
 export function testPgPool(options: PgPoolOptions = {}): { pool: LifeguardPgPool; prefix: string; app: string } {
   const app = options.app ?? unique('lg');
   const pool = closeAfterTest(
-    createPgPool({ connectionString: DATABASE_URL, name: unique('p'), logger: recordingLogger(), ...options, app }),
+    createPgPool({ connectionString: DATABASE_URL, name: unique('p'), logger: recordingLogger(), ...BOUNCER, ...options, app }),
   );
   return { pool, app, prefix: `${app}:` };
 }

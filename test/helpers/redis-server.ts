@@ -4,7 +4,7 @@
  * test process exits, even if a test forgot to stop it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,11 @@ export interface StartRedisOptions {
   args?: string[];
   /** How long to wait for the first PONG; default 10 s. */
   startTimeoutMs?: number;
+  /**
+   * A config file written into the server's directory and passed first (a sentinel,
+   * `--sentinel`, needs one it can rewrite); `{dir}` in it is replaced by the directory.
+   */
+  configText?: string;
 }
 
 const HOST = '127.0.0.1';
@@ -114,6 +119,7 @@ export class EphemeralRedis {
   readonly port: number;
   readonly args: readonly string[];
   readonly #startTimeoutMs: number;
+  #configText: string | undefined;
   #dir: string | undefined;
   #child: ChildProcess | undefined;
   #output = '';
@@ -131,6 +137,7 @@ export class EphemeralRedis {
     // another process may take a free port between the probe and redis binding it: try again
     for (let attempt = 1; ; attempt++) {
       const r = new EphemeralRedis(opts.port ?? (await freePort()), opts.args ?? [], timeout);
+      r.#configText = opts.configText;
       try {
         await r.#spawn();
         return r;
@@ -165,9 +172,15 @@ export class EphemeralRedis {
     this.#dir ??= mkdtempSync(join(tmpdir(), 'lg-redis-'));
     registry.dirs.add(this.#dir);
     this.#output = '';
+    const config: string[] = [];
+    if (this.#configText !== undefined) {
+      const file = join(this.#dir, 'server.conf');
+      writeFileSync(file, this.#configText.replaceAll('{dir}', this.#dir));
+      config.push(file);
+    }
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...this.args],
+      [...config, '--port', String(this.port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...this.args],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#child = child;

@@ -1,0 +1,94 @@
+/**
+ * Issue 17: where a Redis pool's connections come from. A single server and a
+ * Sentinel-managed master are ioredis `Redis` clients (Sentinel through
+ * `redisOptions.sentinels`); a cluster's are ioredis `Cluster` clients. The pool asks
+ * here for its shared client, its dedicated connections and its pooled-connection
+ * driver, and for a cluster, counts connections per node.
+ */
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Driver } from '../core/driver.js';
+import { ClusterDriver, closeCluster, countPerNode, openCluster, type RedisNodeStats } from './cluster.js';
+import { connectionOptions, RedisDriver } from './driver.js';
+import type { ResolvedRedisOptions } from './options.js';
+
+/** The client of a Redis pool: `Redis` for a server or Sentinel, `Cluster` for a cluster. */
+export type RedisClient = Redis | Cluster;
+
+type Retry = (times: number) => number | null;
+
+/** A pool's connection factory. */
+export class Topology<C extends RedisClient> {
+  readonly #opts: ResolvedRedisOptions;
+  /** Every cluster client of the pool that is open (cluster pools only). */
+  readonly #clusters = new Set<Cluster>();
+
+  constructor(opts: ResolvedRedisOptions) {
+    this.#opts = opts;
+  }
+
+  /** The driver of pooled connections. */
+  driver(): Driver<C, C> {
+    const o = this.#opts;
+    return (o.cluster ? new ClusterDriver(o, o.cluster, this.#clusters) : new RedisDriver(o)) as unknown as Driver<C, C>;
+  }
+
+  /** The shared client: connects now, reconnects with `retry`. */
+  shared(retry: Retry): C {
+    const o = this.#opts;
+    if (o.cluster) return this.#track(openCluster(o, o.cluster, { clusterRetryStrategy: retry })) as C;
+    return new Redis(o.url, connectionOptions(o, { retryStrategy: retry })) as C;
+  }
+
+  /** A dedicated connection (subscriber, dedicated), not connected yet. */
+  dedicated(retry: Retry, kind: 'subscriber' | 'dedicated'): C {
+    const o = this.#opts;
+    if (o.cluster) {
+      // sharded pub/sub (Redis 7): one connection per shard that has SSUBSCRIBEd channels
+      return this.#track(openCluster(o, o.cluster, { lazyConnect: true, clusterRetryStrategy: retry, shardedSubscribers: kind === 'subscriber' })) as C;
+    }
+    return new Redis(o.url, connectionOptions(o, { lazyConnect: true, retryStrategy: retry })) as C;
+  }
+
+  /**
+   * A connection for `client.duplicate()`: the pool's options, then
+   * `duplicateOptions`, then the caller's `overrides`; the name stays lifeguard's.
+   */
+  duplicate(retry: Retry, overrides: RedisOptions | undefined): C {
+    const o = this.#opts;
+    const node: RedisOptions = { ...o.duplicateOptions, ...overrides, lazyConnect: true };
+    delete node.connectionName;
+    if (o.cluster) return this.#track(openCluster(o, o.cluster, { lazyConnect: true, clusterRetryStrategy: retry }, node)) as C;
+    return new Redis(o.url, connectionOptions(o, { ...node, retryStrategy: retry })) as C;
+  }
+
+  #track(c: Cluster): Cluster {
+    this.#clusters.add(c);
+    c.once('end', () => this.#clusters.delete(c));
+    return c;
+  }
+
+  /** Connections per node of a cluster pool (empty for a single server). */
+  nodeStats(shared: C): RedisNodeStats[] {
+    if (!this.#opts.cluster) return [];
+    return countPerNode(this.#clusters, shared as Cluster, this.#opts.common.max);
+  }
+}
+
+/** Closes a client: QUIT when connected, else disconnect; bounded by `timeoutMs`. */
+export function closeClient(r: RedisClient, timeoutMs: number): Promise<void> {
+  if (r instanceof Cluster) return closeCluster(r, timeoutMs);
+  if (r.status === 'end') return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      r.disconnect();
+      resolve();
+    }, timeoutMs);
+    timer.unref?.();
+    r.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (r.status === 'ready') r.quit().catch(() => r.disconnect());
+    else r.disconnect();
+  });
+}
