@@ -25,6 +25,7 @@ export {
   ConfigError,
   LeakError,
   NestedAcquireError,
+  ConnectionLimitError,
   isLifeguardError,
   type LifeguardErrorCode,
   type AcquireTimeoutCause,

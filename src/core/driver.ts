@@ -24,6 +24,11 @@ export interface Driver<C, F> {
    * (e.g. `'rollback'`), or `undefined` when it cannot be reset and must be destroyed.
    */
   reset(conn: C, reason: string): Promise<string | undefined>;
+  /**
+   * True when `error` (from `create()`) is the server refusing a connection at its
+   * connection limit (PostgreSQL `53300`, Redis `max number of clients reached`).
+   */
+  isLimitError?(error: unknown): boolean;
   /** The user-facing client of a lease (a facade that refuses use after release). */
   wrap(conn: C, lease: LeaseHandle): F;
 }

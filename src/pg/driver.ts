@@ -7,13 +7,28 @@ import type { ResolvedPgOptions } from './options.js';
 
 interface PgInternals {
   _ending?: boolean;
+  _ended?: boolean;
   _connectionError?: boolean;
   _queryable?: boolean;
   _activeQuery?: unknown;
   _queryQueue?: unknown[];
   getTransactionStatus?(): string | null;
-  connection?: { stream?: { destroy?(): void; ref?(): void; unref?(): void } };
+  connection?: {
+    stream?: { destroy?(): void; ref?(): void; unref?(): void; destroyed?: boolean };
+    prependListener?(event: string, fn: (msg: { status?: string; severity?: string; message?: string }) => void): unknown;
+  };
+  [kState]?: ConnState;
 }
+
+/** What the driver reads off the wire itself, so release can judge by state on every pg version. */
+interface ConnState {
+  /** Transaction status of the last ReadyForQuery (`I`, `T`, `E`). */
+  tx: string;
+  /** Set once the server sent a FATAL or PANIC: the session is over. */
+  fatal: string | undefined;
+}
+
+const kState = Symbol('lifeguard.pgConnState');
 
 /** `<app>:<pool>:<pid>`, the `application_name` of every connection. */
 export function pgConnectionName(app: string, pool: string): string {
@@ -21,9 +36,11 @@ export function pgConnectionName(app: string, pool: string): string {
 }
 
 /**
- * True when an error leaves a connection in an unknown state: anything that is not
- * a server error about the statement (socket errors, timeouts), and server errors
- * that end the session (FATAL, PANIC, class 08 connection exceptions, 57P0x).
+ * True when an error is not a server error about a statement: socket errors,
+ * timeouts, and server errors that end the session (FATAL, PANIC, class 08
+ * connection exceptions, 57P0x). Releases do not use it: they judge the connection
+ * by its state (no query in flight, transaction status idle, socket alive), so an
+ * application error thrown inside `withConnection` leaves a clean connection pooled.
  */
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return true;
@@ -54,6 +71,7 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     const client = new this.#Client(this.#config);
     // Until watch() attaches the real listener, an 'error' must not crash the process.
     client.on('error', noop);
+    track(client);
     try {
       await client.connect();
       if (this.#opts.onConnect) await this.#opts.onConnect(client);
@@ -119,13 +137,27 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     client.on('end', () => onBroken(undefined));
   }
 
+  /**
+   * The connection's state, never the error the caller saw: closed (ending, a
+   * connection error, a FATAL from the server, the socket gone), a query in flight,
+   * or a transaction open or failed. Undefined: idle and alive, back to the pool.
+   */
   dirtyReason(client: pg.Client): string | undefined {
     const c = internals(client);
-    if (c._ending || c._connectionError || c._queryable === false) return 'connection closed';
+    const st = c[kState];
+    if (c._ending || c._ended || c._connectionError || c._queryable === false || c.connection?.stream?.destroyed === true) {
+      return 'connection closed';
+    }
+    if (st?.fatal !== undefined) return 'connection closed';
     if (c._activeQuery || (c._queryQueue !== undefined && c._queryQueue.length > 0)) return 'query still pending';
-    const tx = c.getTransactionStatus ? c.getTransactionStatus() : 'I';
+    const tx = st !== undefined ? st.tx : c.getTransactionStatus ? c.getTransactionStatus() : 'I';
     if (tx === 'T' || tx === 'E') return `transaction status ${tx}`;
     return undefined;
+  }
+
+  isLimitError(error: unknown): boolean {
+    // 53300 too_many_connections: max_connections, and role or database CONNECTION LIMIT
+    return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '53300';
   }
 
   async reset(client: pg.Client, reason: string): Promise<string | undefined> {
@@ -139,8 +171,7 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
       return undefined;
     }
     await client.query('ROLLBACK');
-    const tx = internals(client).getTransactionStatus?.();
-    return tx === 'I' || tx === undefined ? 'rollback' : undefined;
+    return this.dirtyReason(client) === undefined ? 'rollback' : undefined;
   }
 
   wrap(client: pg.Client, lease: LeaseHandle): PgPoolClient {
@@ -172,6 +203,25 @@ function settles(client: pg.Client, ms: number): Promise<boolean> {
     const onReady = (): void => void setImmediate(() => done(!c._activeQuery));
     const timer = setTimeout(() => done(false), ms);
     conn.on('readyForQuery', onReady);
+  });
+}
+
+/**
+ * Follows the connection's ReadyForQuery transaction status and FATAL errors from the
+ * wire (pg < 8.21 has no getTransactionStatus()). Prepended, so the state is current
+ * before pg calls the query's callback.
+ */
+function track(client: pg.Client): void {
+  const c = internals(client);
+  const con = c.connection;
+  if (con?.prependListener === undefined) return; // a Client without pg's Connection (e.g. pg-native): getTransactionStatus()
+  const st: ConnState = { tx: 'I', fatal: undefined };
+  c[kState] = st;
+  con.prependListener('readyForQuery', (msg) => {
+    if (typeof msg.status === 'string') st.tx = msg.status;
+  });
+  con.prependListener('errorMessage', (msg) => {
+    if (msg.severity === 'FATAL' || msg.severity === 'PANIC') st.fatal = msg.message ?? msg.severity;
   });
 }
 

@@ -16,7 +16,7 @@ import { safeLog } from '../core/logger.js';
 import { attachNotifications, type ListenerState, PgListener } from './listener.js';
 import type { SiteHolder } from '../core/site.js';
 import { PgPoolClient } from './client.js';
-import { PgDriver, isConnectionError } from './driver.js';
+import { PgDriver } from './driver.js';
 import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './options.js';
 import { beginStatement, type TransactionOptions } from './transaction.js';
 
@@ -153,7 +153,13 @@ export class LifeguardPgPool extends pg.Pool {
       try {
         result = await fn(client);
       } catch (err) {
-        if (client.getTransactionStatus() !== 'I') {
+        let status: string | null;
+        try {
+          status = client.getTransactionStatus();
+        } catch {
+          throw err; // the connection died under the lease: nothing left to roll back
+        }
+        if (status !== 'I') {
           try {
             await client.query('ROLLBACK');
           } catch (rollbackErr) {
@@ -180,8 +186,10 @@ export class LifeguardPgPool extends pg.Pool {
       result = await this.#core.holding(lease, fn, client);
     } catch (err) {
       const failedRollback = err instanceof RollbackFailed;
-      // a failed ROLLBACK leaves the connection in an unknown state: close it
-      if (!rec.released) lease[kEnd](failedRollback ? err.rollbackError : isConnectionError(err) ? err : undefined);
+      // A failed ROLLBACK leaves the connection in an unknown state: close it. Otherwise the
+      // release judges the connection by its state, never by what was thrown: an application
+      // error leaves an idle connection in the pool, a pending query or open transaction is reset.
+      if (!rec.released) lease[kEnd](failedRollback ? err.rollbackError : undefined);
       throw failedRollback ? err.original : err;
     }
     if (!rec.released) lease[kEnd](undefined);
@@ -203,6 +211,8 @@ export class LifeguardPgPool extends pg.Pool {
       client = await this.#driver.create();
     } catch (err) {
       this.#core.budget.give('listener');
+      // the server's connection limit: a lifeguard error that names it
+      if (this.#driver.isLimitError(err)) throw this.#tracker.limitError('listener', err);
       throw err;
     }
     const driver = this.#driver;
@@ -217,8 +227,8 @@ export class LifeguardPgPool extends pg.Pool {
       safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${String(err)}`);
     const watch = (c: pg.Client): void => {
       c.on('error', (err: Error) => {
+        // a listener connection that broke: reconnecting handles it (not a failure to connect)
         if (this.#hub.active) this.#hub.emit({ type: 'error', pool: this.name, driver: 'pg', time: Date.now(), error: err, connectionId: undefined });
-        core.connectionFailure(err.message);
       });
       c.once('end', () => void reconnect(1));
       attachNotifications(c, state, onHandlerError);
@@ -238,8 +248,9 @@ export class LifeguardPgPool extends pg.Pool {
       try {
         next = await driver.create();
         for (const ch of state.channels) await next.query(`LISTEN ${next.escapeIdentifier(ch)}`);
-      } catch {
+      } catch (err) {
         if (next !== undefined) void driver.destroy(next); // opened, but LISTEN failed
+        else core.connectionFailure(err instanceof Error ? err.message : String(err));
         return reconnect(attempt + 1);
       }
       if (state.closed) {
@@ -391,7 +402,8 @@ function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unkn
         values,
         (err, res) => {
           if (err) {
-            core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
+            // judged by the connection's state (a FATAL, a dead socket), not by the error
+            core.releaseLease(rec, undefined, undefined);
             reject(err);
           } else {
             core.releaseLease(rec, undefined, undefined);
@@ -417,13 +429,14 @@ function querySubmittable(
     (lease) => {
       const rec = lease[kRecord];
       let done = false;
-      const finish = (err?: unknown): void => {
+      // judged by the connection's state, not by the error
+      const finish = (): void => {
         if (done) return;
         done = true;
-        core.releaseLease(rec, err !== undefined && isConnectionError(err) ? err : undefined, undefined);
+        core.releaseLease(rec, undefined, undefined);
       };
-      q.once('end', () => finish());
-      q.once('error', (err: unknown) => finish(err));
+      q.once('end', finish);
+      q.once('error', finish);
       (rec.conn.raw as unknown as { query(q: unknown, v?: unknown): unknown }).query(q, values);
     },
     (err: unknown) => q.emit('error', err),

@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import { scrubError } from '../core/redact.js';
 import { connState, leaseClient } from './client.js';
+import { applyCommandTimeout, isRedisLimitError, openBounded } from './connection.js';
 import type { ResolvedRedisOptions } from './options.js';
 
 /** `lifeguard:<app>:<pool>:<pid>`, the `CLIENT SETNAME` of every connection. */
@@ -11,14 +12,24 @@ export function redisConnectionName(app: string, pool: string): string {
   return `lifeguard:${app}:${pool}:${process.pid}`.replace(/\s/g, '_');
 }
 
-/** Options for one ioredis connection of this pool. */
+/**
+ * Options for one ioredis connection of this pool. `commandTimeout` is left out:
+ * lifeguard applies it itself, to every command but the blocking ones
+ * (`applyCommandTimeout`).
+ */
 export function connectionOptions(opts: ResolvedRedisOptions, extra: RedisOptions): RedisOptions {
   return {
     ...opts.redisOptions,
+    commandTimeout: undefined,
     connectionName: redisConnectionName(opts.common.app, opts.common.name),
     connectTimeout: opts.common.connectTimeoutMs,
     ...extra,
   };
+}
+
+/** The pool's command timeout (`redisOptions.commandTimeout`), for `applyCommandTimeout`. */
+export function commandTimeoutOf(opts: ResolvedRedisOptions): number | undefined {
+  return opts.redisOptions.commandTimeout;
 }
 
 interface RedisInternals {
@@ -44,43 +55,20 @@ export class RedisDriver implements Driver<Redis, Redis> {
 
   async create(): Promise<Redis> {
     const r = new Redis(this.#opts.url, this.#connOptions);
-    // Until watch() attaches the real listener, keep the last error: ioredis rejects
-    // connect() with a bare "Connection is closed." when the reason was ECONNREFUSED or
-    // "max number of clients reached".
-    let last: unknown;
-    let reply: unknown;
-    const onError = (err: unknown): void => {
-      last = err;
-      // the server's own words (e.g. "max number of clients reached") beat the EPIPE that follows
-      if (err instanceof Error && err.name === 'ReplyError') reply ??= err;
-    };
-    r.on('error', onError);
-    let accepted = false;
-    r.once('connect', () => {
-      accepted = true;
-    });
+    applyCommandTimeout(r, commandTimeoutOf(this.#opts));
     try {
-      await r.connect();
-      // CLIENT SETNAME's reply (an error when the server is full) arrives after connect
-      if (r.status !== 'ready') throw last ?? new Error(`connection ${r.status}`);
+      // every step (connect, AUTH, SELECT, CLIENT SETNAME, ready check) within connectTimeoutMs
+      await openBounded(r, this.#opts.common.connectTimeoutMs, this.#opts.target, `redis ${this.#opts.target}`);
     } catch (err) {
-      r.disconnect();
-      const generic = !(err instanceof Error) || err.message === 'Connection is closed.' || /EPIPE|ECONNRESET/.test(err.message);
-      let reason = reply ?? (generic && last instanceof Error ? last : err);
-      if (reply === undefined && generic && accepted) {
-        // Redis at maxclients accepts, writes its error and closes before the client reads it
-        reason = new Error(
-          `lifeguard: redis ${this.#opts.target}: the server closed the connection right after accepting it ` +
-            `(${last instanceof Error ? last.message : 'closed'}); Redis does this when maxclients is reached`,
-          { cause: last ?? err },
-        );
-      }
-      throw scrubError(reason, this.#opts.secrets);
+      throw scrubError(err, this.#opts.secrets);
     } finally {
-      r.removeListener('error', onError);
       r.on('error', noop);
     }
     return r;
+  }
+
+  isLimitError(error: unknown): boolean {
+    return isRedisLimitError(error);
   }
 
   destroy(r: Redis): Promise<void> {

@@ -3,7 +3,7 @@
  * commands, exclusive pooled connections for blocking and stateful work, and
  * tracked subscriber / dedicated connections, all inside one connection budget.
  */
-import { Redis } from 'ioredis';
+import { type Command, Redis } from 'ioredis';
 import { DedicatedTracker, type DedicatedInfo, type DedicatedState } from '../core/dedicated.js';
 import { contextStorage } from '../core/context.js';
 import { PoolClosedError } from '../core/errors.js';
@@ -14,7 +14,8 @@ import type { AcquireOptions } from '../core/options.js';
 import { type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
 import { scrubError } from '../core/redact.js';
 import { registry } from '../core/registry.js';
-import { connectionOptions, RedisDriver } from './driver.js';
+import { commandTimeoutOf, connectionOptions, RedisDriver } from './driver.js';
+import { applyCommandTimeout, boundHandshake, isRedisLimitError, OpenWatch } from './connection.js';
 import { type RedisPoolOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { attachHandlers, DedicatedConnection, Subscriber, type SubscriberState } from './subscriber.js';
 
@@ -55,6 +56,8 @@ export class LifeguardRedisPool {
     this.#hub = new EventHub(registry.hub, opts.common.logger);
     this.#core = new CorePool(new RedisDriver(opts), opts.common, this.#hub, {
       healthCheck: () => this.#ping(),
+      // the shared client counts as a working connection: the breaker opens only when nothing works
+      hasWorkingConnection: () => this.client.status === 'ready',
     });
     this.#tracker = new DedicatedTracker(this.#core as unknown as CorePool<never, never>);
     // the shared client holds one permit for the pool's whole life
@@ -70,15 +73,65 @@ export class LifeguardRedisPool {
         },
       }),
     );
+    applyCommandTimeout(this.client, commandTimeoutOf(opts));
+    boundHandshake(this.client, opts.common.connectTimeoutMs, `redis pool "${opts.common.name}" shared client`);
     this.client.on('ready', () => {
       attempt = 0;
       core.connectionSuccess();
     });
     this.client.on('error', (err: Error) => {
+      // a failed attempt to (re)connect counts for the breaker; the breaking of a ready connection does not
+      const opening = this.client.status !== 'ready';
       this.#connectionError(err, attempt > 0 ? `shared client (reconnect attempt ${attempt})` : 'shared client');
-      core.connectionFailure(err.message);
+      if (opening) core.connectionFailure(err.message);
     });
+    core.onCircuit = (to) => this.#onCircuit(to);
     registry.pools.add(this);
+  }
+
+  #failFast: Redis['sendCommand'] | undefined;
+  /** The client's own sendCommand before fail-fast was installed (the command-timeout wrapper), if any. */
+  #beforeFailFast: Redis['sendCommand'] | undefined;
+
+  /**
+   * While the circuit is open, commands on the shared client that would wait in
+   * ioredis's offline queue (the client is not connected) fail at once with
+   * `CIRCUIT_OPEN`, and those already queued are failed with it: the offline queue is
+   * bounded by the breaker, not by `maxRetriesPerRequest`. Installed only while open,
+   * so the shared client's commands pay nothing otherwise.
+   */
+  #onCircuit(to: 'closed' | 'open' | 'half-open'): void {
+    const client = this.client;
+    if (to === 'closed') {
+      if (this.#failFast !== undefined && client.sendCommand === this.#failFast) {
+        if (this.#beforeFailFast !== undefined) client.sendCommand = this.#beforeFailFast;
+        else delete (client as { sendCommand?: unknown }).sendCommand;
+      }
+      this.#failFast = undefined;
+      return;
+    }
+    if (to !== 'open') return;
+    const core = this.#core;
+    if (this.#failFast === undefined) {
+      const own = Object.prototype.hasOwnProperty.call(client, 'sendCommand');
+      const send = client.sendCommand;
+      this.#beforeFailFast = own ? send : undefined;
+      this.#failFast = client.sendCommand = function (this: Redis, command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
+        if (this.status !== 'ready' && core.circuitTripped) {
+          const err = core.circuitOpenError();
+          if (err !== undefined) {
+            command.reject(err);
+            return command.promise;
+          }
+        }
+        return send.call(this, command, stream);
+      };
+    }
+    if (client.status !== 'ready') {
+      const err = core.circuitOpenError();
+      const flush = (client as unknown as { flushQueue?(e: Error, o: { offlineQueue: boolean; commandQueue: boolean }): void }).flushQueue;
+      if (err !== undefined) flush?.call(client, err, { offlineQueue: true, commandQueue: false });
+    }
   }
 
   /** The pool's name. */
@@ -100,8 +153,15 @@ export class LifeguardRedisPool {
     if (s >= 0) safeLog(this.#opts.common.logger, 'warn', `lifeguard: redis pool "${this.name}": ${what}: ${err.message}${s > 0 ? ` (${s} similar lines suppressed)` : ''}`);
   }
 
-  /** Health check: PING on the shared client within connectTimeoutMs. */
+  /**
+   * Health check: PING on the shared client within min(intervalMs, connectTimeoutMs).
+   * Fails at once when the client is not connected: a PING would sit in the offline
+   * queue, and an outage shorter than the timeout would go unseen.
+   */
   async #ping(): Promise<void> {
+    const status = this.client.status;
+    if (status !== 'ready') throw new Error(`the shared client is not connected (${status})`);
+    const timeoutMs = this.#core.healthCheckTimeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const ping = this.client.ping();
@@ -109,7 +169,7 @@ export class LifeguardRedisPool {
       const reply = await Promise.race([
         ping,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`PING got no answer within ${this.#opts.common.connectTimeoutMs} ms`)), this.#opts.common.connectTimeoutMs);
+          timer = setTimeout(() => reject(new Error(`PING got no answer within ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
       if (reply !== 'PONG') throw new Error(`PING answered ${String(reply)}`);
@@ -208,16 +268,38 @@ export class LifeguardRedisPool {
       this.#opts.url,
       connectionOptions(this.#opts, { lazyConnect: true, retryStrategy: (times: number) => core.retryStrategy(times) }),
     );
+    applyCommandTimeout(raw, commandTimeoutOf(this.#opts));
+    const connectTimeoutMs = this.#opts.common.connectTimeoutMs;
+    // every (re)connection step, TCP accept to ready, within connectTimeoutMs
+    boundHandshake(raw, connectTimeoutMs, `redis pool "${this.name}" ${kind} connection`);
+    let opened = false;
     raw.on('error', (err: Error) => {
+      if (!opened) return; // the first connect's failure is the caller's error, below
       this.#connectionError(err, `${kind} connection`);
-      core.connectionFailure(err.message);
+      if (raw.status !== 'ready') core.connectionFailure(err.message);
     });
+    const watch = new OpenWatch(raw);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await raw.connect();
+      const connecting = raw.connect();
+      connecting.catch(() => undefined);
+      await Promise.race([
+        connecting,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`lifeguard: redis pool "${this.name}": no ready ${kind} connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+        }),
+      ]);
+      opened = true;
     } catch (err) {
       raw.disconnect();
       this.#core.budget.give(kind);
-      throw scrubError(err, this.#opts.secrets);
+      const reason = scrubError(watch.reason(err, this.#opts.target), this.#opts.secrets);
+      // the server's connection limit: a lifeguard error that names it, not "Connection is closed."
+      if (isRedisLimitError(reason)) throw this.#tracker.limitError(kind, reason);
+      throw reason;
+    } finally {
+      clearTimeout(timer);
+      watch.stop();
     }
     return raw;
   }

@@ -1,0 +1,149 @@
+/**
+ * What every ioredis connection of a pool gets: a bound on the whole connection
+ * handshake (ioredis's `connectTimeout` stops at the TCP accept; AUTH, SELECT,
+ * CLIENT SETNAME and the ready check are unbounded), a command timeout that never
+ * applies to blocking commands, and the test for the server's connection limit.
+ */
+import { Command, Redis } from 'ioredis';
+
+/** Commands that wait on the server by design: a command timeout never applies to them. */
+const BLOCKING = new Set(['wait', 'waitaof']);
+
+/** True for BLPOP, BRPOP, BLMOVE, BZPOPMIN, XREAD, WAIT and the other blocking commands. */
+export function isBlockingCommand(name: string): boolean {
+  return Command.checkFlag('BLOCKING_COMMANDS', name) || BLOCKING.has(name);
+}
+
+type SendCommand = Redis['sendCommand'];
+
+/**
+ * ioredis's `commandTimeout`, except for blocking commands (`BLPOP key 0` must block
+ * as long as it likes). lifeguard takes the option out of what ioredis sees and
+ * applies it here; nothing is installed when it is not set.
+ */
+export function applyCommandTimeout(r: Redis, timeoutMs: number | undefined): void {
+  if (timeoutMs === undefined) return;
+  const send = r.sendCommand;
+  r.sendCommand = function (this: Redis, command: Command, stream?: Parameters<SendCommand>[1]): unknown {
+    if (!isBlockingCommand(command.name)) command.setTimeout(timeoutMs);
+    return send.call(this, command, stream);
+  };
+}
+
+/**
+ * Bounds the part of each (re)connection that ioredis leaves unbounded: from the TCP
+ * accept to `ready`. A server that accepts and never answers (frozen, overloaded)
+ * gets its socket destroyed after `timeoutMs`, which ioredis treats as a failed
+ * attempt (an `error`, then its retry strategy).
+ */
+export function boundHandshake(r: Redis, timeoutMs: number, what: string): void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const clear = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  r.on('connect', () => {
+    clear();
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (r.status !== 'connect') return;
+      const stream = (r as unknown as { stream?: { destroy(err?: Error): void } }).stream;
+      stream?.destroy(handshakeTimeout(what, timeoutMs));
+    }, timeoutMs);
+    timer.unref?.();
+  });
+  r.on('ready', clear);
+  r.on('close', clear);
+  r.on('end', clear);
+}
+
+/** The error of a connection whose handshake got no answer in time. */
+export function handshakeTimeout(what: string, timeoutMs: number): Error {
+  return new Error(
+    `lifeguard: ${what}: connected, but no ready connection within ${timeoutMs} ms (AUTH, SELECT, CLIENT SETNAME or the ready check got no answer)`,
+  );
+}
+
+/** True when `error` is Redis refusing a connection at `maxclients`. */
+export function isRedisLimitError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return /max number of clients reached|maxclients is reached/i.test(error.message);
+}
+
+/**
+ * Watches a connection being opened, so that when it fails the reason given is the
+ * server's (`ERR max number of clients reached`, `ECONNREFUSED`) rather than ioredis's
+ * bare "Connection is closed.".
+ */
+export class OpenWatch {
+  #last: unknown;
+  #reply: unknown;
+  #accepted = false;
+  readonly #onError = (err: unknown): void => {
+    this.#last = err;
+    // the server's own words (e.g. "max number of clients reached") beat the EPIPE that follows
+    if (err instanceof Error && err.name === 'ReplyError') this.#reply ??= err;
+  };
+  readonly #onConnect = (): void => {
+    this.#accepted = true;
+  };
+
+  constructor(readonly r: Redis) {
+    r.on('error', this.#onError);
+    r.once('connect', this.#onConnect);
+  }
+
+  /** The last error seen, if any. */
+  get last(): unknown {
+    return this.#last;
+  }
+
+  /** Stops watching. */
+  stop(): void {
+    this.r.removeListener('error', this.#onError);
+    this.r.removeListener('connect', this.#onConnect);
+  }
+
+  /** The error that says why opening failed, given what `connect()` rejected with. */
+  reason(err: unknown, target: string): unknown {
+    const last = this.#last;
+    const generic = !(err instanceof Error) || err.message === 'Connection is closed.' || /EPIPE|ECONNRESET/.test(err.message);
+    if (this.#reply !== undefined) return this.#reply;
+    if (generic && this.#accepted) {
+      // Redis at maxclients accepts, writes its error and closes before the client reads it
+      return new Error(
+        `lifeguard: redis ${target}: the server closed the connection right after accepting it ` +
+          `(${last instanceof Error ? last.message : 'closed'}); Redis does this when maxclients is reached`,
+        { cause: last ?? err },
+      );
+    }
+    return generic && last instanceof Error ? last : err;
+  }
+}
+
+/**
+ * `r.connect()`, bounded as a whole (TCP connect and handshake) by `timeoutMs`;
+ * rejects with the server's reason. Disconnects `r` on failure.
+ */
+export async function openBounded(r: Redis, timeoutMs: number, target: string, what: string): Promise<void> {
+  const watch = new OpenWatch(r);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const connecting = r.connect();
+    connecting.catch(() => undefined); // settles after the timeout too
+    await Promise.race([
+      connecting,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(handshakeTimeout(what, timeoutMs)), timeoutMs);
+      }),
+    ]);
+    // CLIENT SETNAME's reply (an error when the server is full) arrives after connect
+    if (r.status !== 'ready') throw watch.last ?? new Error(`connection ${r.status}`);
+  } catch (err) {
+    r.disconnect();
+    throw watch.reason(err, target);
+  } finally {
+    clearTimeout(timer);
+    watch.stop();
+  }
+}
