@@ -1,5 +1,6 @@
 /** The pg driver of the core: opens, checks, resets and closes `pg.Client`s. */
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../core/peer.js';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import { scrubError } from '../core/redact.js';
 import { PgPoolClient } from './client.js';
@@ -44,7 +45,7 @@ export function pgConnectionName(app: string, pool: string): string {
  */
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return true;
-  if (!(err instanceof pg.DatabaseError)) return true;
+  if (!(err instanceof loadPg().DatabaseError)) return true;
   const sev = err.severity;
   if (sev === 'FATAL' || sev === 'PANIC') return true;
   const code = err.code ?? '';

@@ -3,7 +3,8 @@
  * application's `pg`) on lifeguard's engine, plus `acquire`, `withConnection`,
  * `withTransaction`, `stats` and `leases`.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../core/peer.js';
 import { contextStorage } from '../core/context.js';
 import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js';
 import { Lease, kEnd, kRecord } from '../core/lease.js';
@@ -27,8 +28,22 @@ type Callback<T> = (err: Error | undefined, value?: T) => void;
 type AnyListener = (...args: never[]) => void;
 type OnceWrapper = EventListener & { listener?: AnyListener };
 
+/**
+ * The base class of LifeguardPgPool: the application's `pg.Pool`, resolved when the
+ * first pool is built rather than at import, so `lifeguard` loads without `pg`. Its
+ * prototype chain is pointed at `pg.Pool` then, so `instanceof pg.Pool` holds.
+ */
+const PgPoolBase = function PgPoolBase(this: unknown, ...args: unknown[]): object {
+  const { Pool } = loadPg();
+  if (Object.getPrototypeOf(PgPoolBase.prototype) !== Pool.prototype) {
+    Object.setPrototypeOf(PgPoolBase.prototype, Pool.prototype);
+    Object.setPrototypeOf(PgPoolBase, Pool);
+  }
+  return Reflect.construct(Pool, args, new.target as unknown as new (...a: unknown[]) => object) as object;
+} as unknown as typeof pg.Pool;
+
 /** A PostgreSQL pool: `pg.Pool`'s API on lifeguard's engine. */
-export class LifeguardPgPool extends pg.Pool {
+export class LifeguardPgPool extends PgPoolBase {
   readonly #core: CorePool<pg.Client, PgPoolClient>;
   readonly #hub: EventHub;
   readonly #opts: ResolvedPgOptions;

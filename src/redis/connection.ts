@@ -4,15 +4,18 @@
  * CLIENT SETNAME and the ready check are unbounded), a command timeout that never
  * applies to blocking commands, and the test for the server's connection limit.
  */
-import { Command, Redis } from 'ioredis';
+import type { Command, Redis } from 'ioredis';
+import { loadIoredis } from '../core/peer.js';
 
 /** Commands that wait on the server by design: a command timeout never applies to them. */
 const BLOCKING = new Set(['wait', 'waitaof']);
 
 /** True for BLPOP, BRPOP, BLMOVE, BZPOPMIN, XREAD, WAIT and the other blocking commands. */
 export function isBlockingCommand(name: string): boolean {
-  return Command.checkFlag('BLOCKING_COMMANDS', name) || BLOCKING.has(name);
+  return (CommandClass ??= loadIoredis().Command).checkFlag('BLOCKING_COMMANDS', name) || BLOCKING.has(name);
 }
+
+let CommandClass: typeof Command | undefined;
 
 type SendCommand = Redis['sendCommand'];
 

@@ -1,5 +1,6 @@
 /** The Redis driver of the core: exclusive ioredis connections for leases. */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { loadIoredis } from '../core/peer.js';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import { scrubError } from '../core/redact.js';
 import { connState, leaseClient } from './client.js';
@@ -54,7 +55,7 @@ export class RedisDriver implements Driver<Redis, Redis> {
   }
 
   async create(): Promise<Redis> {
-    const r = new Redis(this.#opts.url, this.#connOptions);
+    const r = new (loadIoredis().Redis)(this.#opts.url, this.#connOptions);
     applyCommandTimeout(r, commandTimeoutOf(this.#opts));
     try {
       // every step (connect, AUTH, SELECT, CLIENT SETNAME, ready check) within connectTimeoutMs

@@ -3,7 +3,8 @@
  * commands, exclusive pooled connections for blocking and stateful work, and
  * tracked subscriber / dedicated connections, all inside one connection budget.
  */
-import { type Command, Redis } from 'ioredis';
+import type { Command, Redis } from 'ioredis';
+import { loadIoredis } from '../core/peer.js';
 import { DedicatedTracker, type DedicatedInfo, type DedicatedState } from '../core/dedicated.js';
 import { contextStorage } from '../core/context.js';
 import { PoolClosedError } from '../core/errors.js';
@@ -64,7 +65,7 @@ export class LifeguardRedisPool {
     this.#core.budget.tryTake('shared');
     let attempt = 0;
     const core = this.#core;
-    this.client = new Redis(
+    this.client = new (loadIoredis().Redis)(
       opts.url,
       connectionOptions(opts, {
         retryStrategy: (times: number) => {
@@ -264,7 +265,7 @@ export class LifeguardRedisPool {
     if (this.#core.closing) throw new PoolClosedError(this.name);
     await this.#tracker.reserve(kind, opts?.timeoutMs ?? this.#opts.common.acquireTimeoutMs, kind);
     const core = this.#core;
-    const raw = new Redis(
+    const raw = new (loadIoredis().Redis)(
       this.#opts.url,
       connectionOptions(this.#opts, { lazyConnect: true, retryStrategy: (times: number) => core.retryStrategy(times) }),
     );
