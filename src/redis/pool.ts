@@ -118,7 +118,8 @@ export class LifeguardRedisPool {
       const send = client.sendCommand;
       this.#beforeFailFast = own ? send : undefined;
       this.#failFast = client.sendCommand = function (this: Redis, command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
-        if (this.status !== 'ready' && core.circuitTripped) {
+        // 'connect': the handshake of a reconnection (AUTH, SELECT, CLIENT SETNAME, the ready check) goes through
+        if (this.status !== 'ready' && this.status !== 'connect' && core.circuitTripped) {
           const err = core.circuitOpenError();
           if (err !== undefined) {
             command.reject(err);
