@@ -606,7 +606,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     this.#refilling = true;
     const rc = this.options.reconnect;
     const timer = setTimeout(() => {
-      if (!this.#closing && !this.#breakerTripped && this.#all.size + this.#creating < this.options.min && this.budget.tryTake('pooled')) {
+      // one at a time: not while another connection is being opened (for a waiter, say)
+      if (
+        !this.#closing &&
+        !this.#breakerTripped &&
+        this.#creating === 0 &&
+        this.#all.size < Math.min(this.options.min, this.#ceiling ?? Infinity) &&
+        this.budget.tryTake('pooled')
+      ) {
         this.#create();
       }
       this.#refillSpread();

@@ -178,10 +178,11 @@ describe('CorePool', () => {
   it('a leased connection that dies frees its permit at once: a waiter is served, release() of the dead lease is a no-op', async () => {
     const { pool, driver } = makePool({ max: 1 });
     const lease = await pool.acquire(undefined, undefined, true);
+    const conn = lease.client;
     const waiting = pool.acquire(undefined, undefined, true);
-    lease.client.fail!(new Error('terminating connection due to administrator command'));
+    conn.fail!(new Error('terminating connection due to administrator command'));
     const next = await waiting;
-    expect(next.client.id).not.toBe(lease.client.id);
+    expect(next.client.id).not.toBe(conn.id);
     expect(() => lease.release()).not.toThrow();
     expect(() => lease.client).toThrow(/whose connection died \(terminating connection/);
     next.release();
