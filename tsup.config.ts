@@ -21,6 +21,8 @@ export default defineConfig([
     // tsup's CommonJS chunking rewrote `this.#x = …` into assignments to exports named x;
     // each entry is one file instead (shared state meets through globalThis anyway)
     splitting: false,
+    // import.meta.url in the CommonJS build (src/core/peer.ts loads the drivers with createRequire)
+    shims: true,
     external: ['pg', 'ioredis', 'vitest', 'prom-client', '@opentelemetry/api'],
   },
   {

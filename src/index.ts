@@ -32,6 +32,7 @@ export {
   LeakError,
   NestedAcquireError,
   QueueFullError,
+  ConnectionLimitError,
   isLifeguardError,
   type LifeguardErrorCode,
   type AcquireTimeoutCause,

@@ -1,7 +1,8 @@
 /**
  * The circuit breaker of one pool: a pure state machine over a clock the caller
- * passes in. Only connection-level failures are fed to it (see `isConnectionFailure`
- * in each driver), never query errors.
+ * passes in. Only failures to *open* a connection (and failed probes) are fed to it,
+ * and only while no connection of the pool works: never query errors, never the
+ * breaking of connections that were already open.
  */
 import type { CircuitState } from './events.js';
 
@@ -18,10 +19,18 @@ export interface CircuitBreakerOptions {
    * @default 10000
    */
   resetTimeoutMs?: number;
+  /**
+   * The circuit opens only once connecting has kept failing for at least this long
+   * (and `failureThreshold` times in a row), so that a server restart, typically well
+   * under a second, is ridden out by reconnecting instead of failing every call for
+   * `resetTimeoutMs`. 0 opens on the threshold alone.
+   * @default 1000
+   */
+  openAfterMs?: number;
 }
 
 export type BreakerState =
-  | { readonly kind: 'closed'; readonly failures: number }
+  | { readonly kind: 'closed'; readonly failures: number; /** When the first failure of the streak happened. */ readonly since: number }
   | { readonly kind: 'open'; readonly until: number; readonly opens: number; readonly reason: string }
   | { readonly kind: 'half-open'; readonly opens: number };
 
@@ -33,11 +42,12 @@ export interface Transition {
 }
 
 export class Breaker {
-  #state: BreakerState = { kind: 'closed', failures: 0 };
+  #state: BreakerState = { kind: 'closed', failures: 0, since: 0 };
 
   constructor(
     readonly failureThreshold: number,
     readonly resetTimeoutMs: number,
+    readonly openAfterMs = 0,
   ) {}
 
   get state(): BreakerState {
@@ -63,10 +73,10 @@ export class Breaker {
   success(): Transition | undefined {
     const s = this.#state;
     if (s.kind === 'closed') {
-      if (s.failures !== 0) this.#state = { kind: 'closed', failures: 0 };
+      if (s.failures !== 0) this.#state = { kind: 'closed', failures: 0, since: 0 };
       return undefined;
     }
-    this.#state = { kind: 'closed', failures: 0 };
+    this.#state = { kind: 'closed', failures: 0, since: 0 };
     return { from: s.kind, to: 'closed', reason: 'probe succeeded' };
   }
 
@@ -76,12 +86,17 @@ export class Breaker {
     switch (s.kind) {
       case 'closed': {
         const failures = s.failures + 1;
-        if (failures < this.failureThreshold) {
-          this.#state = { kind: 'closed', failures };
+        const since = s.failures === 0 ? now : s.since;
+        if (failures < this.failureThreshold || now - since < this.openAfterMs) {
+          this.#state = { kind: 'closed', failures, since };
           return undefined;
         }
         this.#state = { kind: 'open', until: now + this.resetTimeoutMs, opens: 1, reason };
-        return { from: 'closed', to: 'open', reason: `${failures} consecutive connection failures; last: ${reason}` };
+        return {
+          from: 'closed',
+          to: 'open',
+          reason: `${failures} consecutive failures to connect over ${Math.round(now - since)} ms; last: ${reason}`,
+        };
       }
       case 'half-open': {
         const opens = s.opens + 1;

@@ -1,11 +1,14 @@
 /**
  * Long-lived connections outside the pool (subscribers, listeners, dedicated
- * clients): each takes a permit of the pool's budget while open, is listed, and is
- * tracked weakly: a handle garbage-collected without close() has its connection
- * closed and is reported as a `subscriber-lost` leak with its creation site.
+ * clients): each takes a permit of the pool's budget while open and is listed. A
+ * subscriber or listener with at least one active subscription is held strongly
+ * (alive until close(), referenced by the app or not: its handlers are how the app
+ * hears of messages). The rest are tracked weakly: a handle garbage-collected without
+ * close() has its connection closed and is reported as a `subscriber-lost` leak with
+ * its creation site.
  */
 import type { BudgetKind } from './budget.js';
-import { AcquireTimeoutError, ConfigError } from './errors.js';
+import { AcquireTimeoutError, ConfigError, ConnectionLimitError } from './errors.js';
 import { MAX_DURATION_MS } from './options.js';
 import { describeValue } from './redact.js';
 import type { LeaseInfo } from './events.js';
@@ -45,6 +48,8 @@ export class DedicatedTracker {
   readonly #core: CorePool<unknown, unknown>;
   readonly #live = new Set<DedicatedState>();
   readonly #finalizer = new FinalizationRegistry<DedicatedState>((s) => this.#onLost(s));
+  /** Handles with an active subscription, held strongly until they unsubscribe everything or close. */
+  readonly #held = new Map<DedicatedState, object>();
   #seq = 0;
 
   constructor(core: CorePool<never, never>) {
@@ -98,7 +103,9 @@ export class DedicatedTracker {
     throw new AcquireTimeoutError(
       `lifeguard: pool "${core.name}": no connection for a ${what} within ${timeoutMs} ms: the budget of ${core.options.max} is held by ` +
         `${held.pooled} pooled (${s.active} in use, ${s.idle} idle), ${held.shared} shared, ${held.subscriber} subscriber, ` +
-        `${held.listener} listener and ${held.dedicated} dedicated connections; longest holders: ` +
+        `${held.listener} listener and ${held.dedicated} dedicated connections` +
+        (s.ceiling !== undefined ? ` (the server's connection limit caps pooled connections at ${s.ceiling})` : '') +
+        `; longest holders: ` +
         holders(core.leases().concat(this.list())),
       {
         pool: core.name,
@@ -116,10 +123,38 @@ export class DedicatedTracker {
     this.#finalizer.register(handle, state, state);
   }
 
+  /**
+   * Holds `handle` strongly while `subscribed` (it has a subscription, so messages may
+   * arrive for handlers the app still wants), weakly again once it has none.
+   */
+  hold(handle: object, state: DedicatedState, subscribed: boolean): void {
+    if (subscribed && !state.closed) this.#held.set(state, handle);
+    else this.#held.delete(state);
+  }
+
+  /**
+   * The error of a dedicated connection the server refused at its connection limit:
+   * names the limit, the budget and the pool's ceiling.
+   */
+  limitError(what: string, cause: unknown): ConnectionLimitError {
+    const core = this.#core;
+    const s = core.stats();
+    const held = core.budget.held;
+    return new ConnectionLimitError(
+      `lifeguard: pool "${core.name}": no ${what} connection: the server refused it at its connection limit ` +
+        `(${cause instanceof Error ? cause.message : String(cause)}); this pool holds ${held.pooled} pooled (${s.active} in use, ${s.idle} idle), ` +
+        `${held.shared} shared, ${held.subscriber} subscriber, ${held.listener} listener and ${held.dedicated} dedicated connections` +
+        (s.ceiling !== undefined ? `; pooled connections are capped at ${s.ceiling} of max ${core.options.max} by that limit` : '') +
+        `. Close idle subscribers/listeners, lower max, or raise the server's limit`,
+      { pool: core.name, ceiling: s.ceiling, cause },
+    );
+  }
+
   /** Closes one connection and returns its permit; idempotent. */
   async close(state: DedicatedState, kind: BudgetKind, timeoutMs?: number): Promise<void> {
     if (state.closed) return;
     state.closed = true;
+    this.#held.delete(state);
     this.#live.delete(state);
     this.#finalizer.unregister(state);
     try {

@@ -39,6 +39,11 @@ export interface Driver<C, F> {
   isConnectFailure?(error: unknown): boolean;
   /** True when the connection is closed or closing: at release it leaves the pool at once. */
   isClosed?(conn: C): boolean;
+  /**
+   * True when `error` (from `create()`) is the server refusing a connection at its
+   * connection limit (PostgreSQL `53300`, Redis `max number of clients reached`).
+   */
+  isLimitError?(error: unknown): boolean;
   /** The user-facing client of a lease (a facade that refuses use after release). */
   wrap(conn: C, lease: LeaseHandle): F;
   /**

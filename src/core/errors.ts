@@ -14,6 +14,7 @@ export type LifeguardErrorCode =
   | 'CONFIG_INVALID'
   | 'NESTED_ACQUIRE'
   | 'QUEUE_FULL'
+  | 'CONNECTION_LIMIT'
   | 'LEAK'
   // issue 17: budgeted duplicate() and PgBouncer transaction mode
   | 'BUDGET_EXHAUSTED'
@@ -146,10 +147,15 @@ export class LeaseReleasedError extends LifeguardError {
     what: string;
     acquiredAt: string | undefined;
     releasedAt: string | undefined;
+    /** Set when the lease's connection died: why. */
+    died?: string | undefined;
   }) {
     super(
-      `lifeguard: pool "${init.pool}": ${init.what} lease #${init.leaseId} after it was released` +
-        ` (acquired at ${init.acquiredAt ?? 'an unrecorded site'}, released at ${init.releasedAt ?? 'an unrecorded site'})`,
+      init.died !== undefined
+        ? `lifeguard: pool "${init.pool}": ${init.what} lease #${init.leaseId}, whose connection died (${init.died}); ` +
+            `the pool closed it and freed its permit: acquire a new lease (acquired at ${init.acquiredAt ?? 'an unrecorded site'})`
+        : `lifeguard: pool "${init.pool}": ${init.what} lease #${init.leaseId} after it was released` +
+            ` (acquired at ${init.acquiredAt ?? 'an unrecorded site'}, released at ${init.releasedAt ?? 'an unrecorded site'})`,
       { pool: init.pool },
     );
     this.leaseId = init.leaseId;
@@ -254,5 +260,21 @@ export class PgBouncerUnsupportedError extends LifeguardError {
   constructor(message: string, init: { pool: string; feature: PgBouncerFeature }) {
     super(message, { pool: init.pool });
     this.feature = init.feature;
+  }
+}
+
+/**
+ * A subscriber, listener or dedicated connection could not be opened because the
+ * server refused it at its connection limit (Redis `maxclients`, PostgreSQL
+ * `max_connections` or a role/database `CONNECTION LIMIT`). The message names the
+ * limit and what the pool holds; `cause` is the server's error.
+ */
+export class ConnectionLimitError extends LifeguardError {
+  readonly code = 'CONNECTION_LIMIT' as const;
+  /** The pool's effective ceiling on pooled connections, when one is in effect. */
+  readonly ceiling: number | undefined;
+  constructor(message: string, init: { pool: string; ceiling: number | undefined; cause?: unknown }) {
+    super(message, { pool: init.pool, cause: init.cause });
+    this.ceiling = init.ceiling;
   }
 }

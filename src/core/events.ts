@@ -124,6 +124,14 @@ export type LifeguardEvent =
       readonly reason: string;
     })
   | (Base & { readonly type: 'health'; readonly healthy: boolean; readonly detail: string | undefined })
+  | (Base & {
+      readonly type: 'ceiling';
+      /** Pooled connections the server's connection limit leaves room for; undefined once lifted. */
+      readonly ceiling: number | undefined;
+      readonly max: number;
+      /** The server's refusal that set or lowered it; undefined when raised or lifted. */
+      readonly detail: string | undefined;
+    })
   | (Base & { readonly type: 'reconnect'; readonly attempt: number; readonly delayMs: number })
   | (Base & {
       readonly type: 'resubscribe';

@@ -32,6 +32,8 @@ export class LeaseRecord<C> {
   reported = false;
   releaseSite: SiteHolder | undefined = undefined;
   releaseNote: string | undefined = undefined;
+  /** Set when its connection died while leased: the pool took it back, release() is a no-op. */
+  died: string | undefined = undefined;
   /**
    * The user's handle, held strongly only until the next sweep registers it for
    * garbage-collection tracking (then cleared, so a dropped handle can be collected).

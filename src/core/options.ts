@@ -154,7 +154,7 @@ export interface CommonPoolOptions {
   reconnect?: ReconnectOptions;
   /**
    * Circuit breaker over connection-level failures; `false` disables it.
-   * @default { failureThreshold: 5, resetTimeoutMs: 10000 }
+   * @default { failureThreshold: 5, resetTimeoutMs: 10000, openAfterMs: 1000 }
    */
   circuitBreaker?: CircuitBreakerOptions | false;
   /**
@@ -220,7 +220,7 @@ export const DEFAULTS = Object.freeze({
   leakDetection: {} as LeakDetectionOptions | false,
   onNestedAcquire: 'warn' as NestedAcquirePolicy,
   reconnect: { baseMs: 50, maxMs: 5000, maxAttempts: 0 } as ReconnectOptions,
-  circuitBreaker: { failureThreshold: 5, resetTimeoutMs: 10_000 } as CircuitBreakerOptions | false,
+  circuitBreaker: { failureThreshold: 5, resetTimeoutMs: 10_000, openAfterMs: 1000 } as CircuitBreakerOptions | false,
   healthCheck: { intervalMs: 30_000, failureThreshold: 3 } as HealthCheckOptions | false,
   saturation: { warn: 0.8, critical: 0.9 } as SaturationOptions | false,
   logger: console as Logger,
@@ -231,7 +231,7 @@ export const COMMON_KEYS: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
 const LEAK_KEYS: ReadonlySet<string> = new Set(['thresholdMs', 'captureStacks', 'sampleRate', 'stackTraceLimit', 'ignoreFrames']);
 const SATURATION_KEYS: ReadonlySet<string> = new Set(['warn', 'critical']);
 const RECONNECT_KEYS: ReadonlySet<string> = new Set(['baseMs', 'maxMs', 'maxAttempts']);
-const BREAKER_KEYS: ReadonlySet<string> = new Set(['failureThreshold', 'resetTimeoutMs']);
+const BREAKER_KEYS: ReadonlySet<string> = new Set(['failureThreshold', 'resetTimeoutMs', 'openAfterMs']);
 const HEALTH_KEYS: ReadonlySet<string> = new Set(['intervalMs', 'failureThreshold']);
 
 /** True when running under a test runner: stacks are then captured on every acquire. */
@@ -446,6 +446,7 @@ export function resolveCommonOptions(
       failureThreshold: o.failureThreshold === undefined ? 5 : c.int('circuitBreaker.failureThreshold', o.failureThreshold, 1),
       // the breaker waits up to 8 × resetTimeoutMs
       resetTimeoutMs: o.resetTimeoutMs === undefined ? 10_000 : c.int('circuitBreaker.resetTimeoutMs', o.resetTimeoutMs, 1, Math.floor(MAX_DURATION_MS / 8)),
+      openAfterMs: o.openAfterMs === undefined ? 1000 : c.int('circuitBreaker.openAfterMs', o.openAfterMs, 0, MAX_DURATION_MS),
     });
   }
 

@@ -45,6 +45,10 @@ const ESCALATE_MS = 60_000;
 const EXPIRE_BATCH = 256;
 /** What `close()` gives opening and closing connections past its timeout before it cuts them. */
 export const CLOSE_GRACE_MS = 100;
+/** First wait before a probe may raise a connection-limit ceiling; doubles per refused probe. */
+export const CEILING_PROBE_MS = 1000;
+/** Longest wait between two ceiling probes. */
+export const CEILING_PROBE_MAX_MS = 30_000;
 
 /** Pool counters and latency percentiles. */
 export interface PoolStats {
@@ -85,6 +89,12 @@ export interface PoolStats {
   readonly healthy: boolean;
   /** Consecutive failed connection attempts (0 when connecting works). */
   readonly reconnectAttempt: number;
+  /**
+   * The effective ceiling on pooled connections set by the server's connection limit
+   * (PostgreSQL `53300`, Redis `max number of clients reached`) while the pool held
+   * working connections; undefined when none is in effect. Raised again by probing.
+   */
+  readonly ceiling: number | undefined;
   /** Budget permits by holder kind, and free. */
   readonly budget: { readonly available: number; readonly pooled: number; readonly shared: number; readonly dedicated: number; readonly listener: number; readonly subscriber: number };
 }
@@ -106,6 +116,8 @@ export interface PoolHooks<C, F> {
   onError?(error: Error, conn: C, idle: boolean): void;
   /** Replaces the default health check (a validated pooled connection); rejects when unhealthy. */
   healthCheck?(): Promise<void>;
+  /** True when a connection of the pool outside the pooled ones works (the shared Redis client). */
+  hasWorkingConnection?(): boolean;
 }
 
 /** Engine behaviour an adapter chooses (pg.Pool and Redis pools differ here). */
@@ -232,7 +244,20 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #retryAt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #refilling = false;
+  /** When the current run of failed connection attempts began (performance.now()). */
+  #downSince = 0;
+  /** When the last failed connection attempt was seen: attempts started before it are the same event. */
+  #failSeenAt = -Infinity;
+  /** Effective ceiling on pooled connections set by the server's connection limit. */
+  #ceiling: number | undefined = undefined;
+  #ceilingRefusals = 0;
+  #ceilingTimer: ReturnType<typeof setTimeout> | undefined;
+  #ceilingProbeDue = false;
+  /** The next connection opened is a ceiling probe. */
+  #probeNext = false;
   readonly #health: HealthMonitor | undefined;
+  /** Adapters' hook on breaker changes (the shared Redis client fails fast while open). */
+  #onCircuit: ((to: CircuitState) => void) | undefined;
 
   #closing = false;
   /** Closing by `end()`: queued callers are still served. */
@@ -283,7 +308,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
     this.#sweeper.unref();
     const cb = options.circuitBreaker;
-    this.#breaker = cb === false ? undefined : new Breaker(cb.failureThreshold, cb.resetTimeoutMs);
+    this.#breaker = cb === false ? undefined : new Breaker(cb.failureThreshold, cb.resetTimeoutMs, cb.openAfterMs);
     const hc = options.healthCheck;
     this.#health =
       hc === false
@@ -357,6 +382,10 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    * garbage collection and nested acquires); internal `query()` leases are not.
    */
   acquire(opts: AcquireOptions | undefined, site: SiteSource | undefined, track: boolean): Promise<Lease<C, F>> {
+    if (opts !== undefined) {
+      const bad = this.#badAcquireOptions(opts);
+      if (bad !== undefined) return Promise.reject(bad);
+    }
     if (acquireChannel.hasSubscribers) return traceAcquire(this, opts, site, () => this.#checkout(opts, site, track));
     return this.#checkout(opts, site, track);
   }
@@ -464,6 +493,27 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     call.resolve(result);
   }
 
+  /** Every acquire option is checked before anything else happens, whether the call would wait or not. */
+  #badAcquireOptions(opts: AcquireOptions): ConfigError | undefined {
+    if (typeof opts !== 'object' || opts === null) return this.#acquireOptionError('options', 'an object', opts);
+    const { timeoutMs, signal, tag } = opts;
+    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_DURATION_MS)) {
+      return this.#acquireOptionError('timeoutMs', `an integer from 1 to ${MAX_DURATION_MS}`, timeoutMs);
+    }
+    if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) {
+      return this.#acquireOptionError('signal', 'an AbortSignal', signal);
+    }
+    if (tag !== undefined && typeof tag !== 'string') return this.#acquireOptionError('tag', 'a string', tag);
+    return undefined;
+  }
+
+  #acquireOptionError(option: string, expected: string, value: unknown): ConfigError {
+    return new ConfigError(`lifeguard: pool "${this.name}": acquire option ${option} must be ${expected}, got ${describeValue(value)}`, {
+      pool: this.name,
+      option,
+    });
+  }
+
   #findHeld(scope: Scope): LeaseRecord<C> | undefined {
     for (const h of scope.held) {
       const r = h as LeaseRecord<C>;
@@ -516,14 +566,6 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     nested: LeaseRecord<C> | undefined,
   ): Promise<Lease<C, F>> {
     const timeoutMs = opts?.timeoutMs ?? this.options.acquireTimeoutMs;
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_DURATION_MS) {
-      return Promise.reject(
-        new ConfigError(`lifeguard: pool "${this.name}": acquire option timeoutMs must be an integer from 1 to ${MAX_DURATION_MS}, got ${describeValue(timeoutMs)}`, {
-          pool: this.name,
-          option: 'timeoutMs',
-        }),
-      );
-    }
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     // callers beyond maxWaiting (not counting those a connection is on its way for) are refused at once
@@ -669,6 +711,12 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return this.#openError();
   }
 
+  /** @internal the error a call gets while the circuit is open; undefined when it is not. */
+  circuitOpenError(): CircuitOpenError | undefined {
+    if (!this.#breakerTripped) return undefined;
+    return this.#circuitOpenError();
+  }
+
   #openError(): CircuitOpenError {
     const b = this.#breaker!;
     const s = b.state;
@@ -680,10 +728,32 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     );
   }
 
-  /** Feeds a connection-level failure to the breaker (also for adapters' own connections). */
+  /**
+   * Feeds a failure to *open* a connection to the breaker (also for adapters' own
+   * connections). Ignored while a connection of the pool works: the server is up, and
+   * the breaker opens only when nothing works. The breaking of a connection that was
+   * open is never fed: a restart or a kill of idle backends is handled by reconnecting.
+   */
   connectionFailure(reason: string): void {
-    const t = this.#breaker?.failure(performance.now(), reason);
+    if (this.#breaker === undefined || this.#hasWorking()) return;
+    const t = this.#breaker.failure(performance.now(), reason);
     if (t !== undefined) this.#circuit(t);
+  }
+
+  /** Pooled connections open and not known to be broken. */
+  #working(): number {
+    let n = 0;
+    for (const conn of this.#all) if (conn.broken === undefined) n++;
+    return n;
+  }
+
+  #hasWorking(): boolean {
+    return this.#working() > 0 || this.#hooks.hasWorkingConnection?.() === true;
+  }
+
+  /** True while the breaker is open or half-open (adapters fail fast on their own clients then). */
+  get circuitTripped(): boolean {
+    return this.#breakerTripped;
   }
 
   /** Reports a connection-level success (a connection opened, a health check passed). */
@@ -703,6 +773,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       clearTimeout(this.#breakerTimer);
       this.#breakerTimer = undefined;
     }
+    this.#onCircuit?.(t.to);
     if (t.to === 'open') {
       // waiters already queued fail now instead of sitting out their timeouts
       const err = this.#openError();
@@ -713,9 +784,12 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       }, this.#breaker!.retryAfterMs(performance.now()) + 1);
       this.#breakerTimer.unref?.();
     } else if (t.to === 'half-open') {
-      // one probe: open a connection now; its outcome closes or reopens the circuit
+      // one probe: through a live connection when there is one, else a new connection;
+      // its outcome closes or reopens the circuit
       this.#retryAt = 0;
-      if (this.#creating === 0 && this.budget.tryTake('pooled')) this.#create();
+      const live = this.#idle.pop();
+      if (live !== undefined) this.#validate(live);
+      else if (this.#creating === 0 && this.budget.tryTake('pooled')) this.#create();
     } else {
       this.#attempt = 0;
       this.#dispatch();
@@ -735,8 +809,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     this.#refilling = true;
     const rc = this.options.reconnect;
     const timer = setTimeout(() => {
-      // one at a time: while a connection is still being opened (a slow server), wait another gap
-      if (!this.#closing && !this.#breakerTripped && this.#creating === 0 && this.#all.size < this.options.min && this.budget.tryTake('pooled')) {
+      // one at a time: not while another connection is being opened (for a waiter, say)
+      if (
+        !this.#closing &&
+        !this.#breakerTripped &&
+        this.#creating === 0 &&
+        this.#all.size < Math.min(this.options.min, this.#ceiling ?? Infinity) &&
+        this.budget.tryTake('pooled')
+      ) {
         this.#create();
       }
       this.#refillSpread();
@@ -771,23 +851,37 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     );
   }
 
+  /** How long one health check may take: min(intervalMs, connectTimeoutMs). */
+  get healthCheckTimeoutMs(): number {
+    const hc = this.options.healthCheck;
+    return hc === false ? this.options.connectTimeoutMs : Math.min(hc.intervalMs, this.options.connectTimeoutMs);
+  }
+
   /**
    * Checks the most recently used idle connection without leasing it and without
    * touching its idle clock, so idle connections still close on time and an idle
-   * process can exit. With no idle connection there is nothing to check: connections
-   * in use show their health to their users, and opening one only to check it would
-   * keep an idle process alive.
+   * process can exit; within min(intervalMs, connectTimeoutMs). With no idle
+   * connection there is nothing to check: connections in use show their health to
+   * their users, and opening one only to check it would keep an idle process alive.
    */
   async #defaultHealthCheck(): Promise<void> {
     if (this.#closing) return;
     const conn = this.#idle.pop();
     if (conn === undefined) return;
     this.#validating++;
+    const timeoutMs = this.healthCheckTimeoutMs;
     let ok = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      ok = await this.#driver.validate(conn.raw);
-    } catch {
-      ok = false;
+      ok = await Promise.race([
+        this.#driver.validate(conn.raw).catch(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+          timer.unref?.();
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
     }
     this.#validating--;
     if (ok && conn.broken === undefined && !this.#closing) {
@@ -797,7 +891,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       this.#destroy(conn, ok ? (this.#closing ? 'close' : 'error') : 'validation-failed', conn.broken);
       this.#dispatch();
     }
-    if (!ok) throw new Error('the health check query failed');
+    if (!ok) throw new Error(`the health check query got no answer within ${timeoutMs} ms`);
   }
 
   /** Puts a checked idle connection back where its idle clock says (the list is oldest first). */
@@ -982,8 +1076,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #grow(): void {
     if (this.#closing && (!this.#serveWaiters || this.#waiters.size === 0)) return;
     if (this.#attempt > 0 || this.#breakerTripped) {
-      // after a failure: one attempt at a time, after a full-jitter backoff
-      if (this.#creating > 0 || this.#waiters.size === 0) return;
+      // after a failure: one attempt at a time, after a full-jitter backoff, while callers wait or min asks for more
+      if (this.#creating > 0 || (this.#waiters.size === 0 && this.#all.size >= this.options.min)) return;
       const wait = this.#retryAt - performance.now();
       if (wait > 0) {
         if (this.#retryTimer === undefined) {
@@ -1000,9 +1094,14 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       return;
     }
     let need = this.#waiters.size - this.#creating - this.#validating - this.#resetting;
-    while (need > 0 && this.budget.tryTake('pooled')) {
+    while (need > 0 && this.#belowCeiling() && this.budget.tryTake('pooled')) {
       this.#create();
       need--;
+    }
+    if (need > 0 && this.#ceiling !== undefined && this.#all.size + this.#creating >= this.#ceiling) {
+      // at the server's connection limit: the waiters are served by the live connections
+      this.#armCeilingProbe();
+      return;
     }
     // Permits held by dedicated connections: queue for the next one that frees up.
     if (need > 0 && this.#budgetWait === undefined && this.budget.held.pooled < this.options.max) {
@@ -1020,10 +1119,81 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
   }
 
+  /** Room under the connection-limit ceiling; lets one probe through when one is due. */
+  #belowCeiling(): boolean {
+    const c = this.#ceiling;
+    if (c === undefined || this.#all.size + this.#creating < c) return true;
+    if (this.#ceilingProbeDue && this.#creating === 0) {
+      this.#ceilingProbeDue = false;
+      this.#probeNext = true;
+      return true;
+    }
+    return false;
+  }
+
+  #armCeilingProbe(): void {
+    if (this.#ceilingTimer !== undefined || this.#ceilingProbeDue || this.#closing) return;
+    const delay = Math.min(CEILING_PROBE_MAX_MS, CEILING_PROBE_MS * 2 ** Math.min(15, this.#ceilingRefusals));
+    this.#ceilingTimer = setTimeout(() => {
+      this.#ceilingTimer = undefined;
+      this.#ceilingProbeDue = true;
+      this.#grow();
+    }, delay);
+    this.#ceilingTimer.unref?.();
+  }
+
+  /**
+   * The server refused a connection at its connection limit while the pool holds (or
+   * is opening) others: the pool's size is capped where it is, the waiters are served
+   * by the live connections, and a probe later tries for more room.
+   */
+  #limitReached(error: Error, probe: boolean): void {
+    const ceiling = this.#working() + this.#creating;
+    if (probe) this.#ceilingRefusals++;
+    if (this.#ceiling === ceiling) return;
+    const first = this.#ceiling === undefined;
+    if (first) this.#ceilingRefusals = 0;
+    this.#ceiling = ceiling;
+    this.#ceilingEvent(error.message);
+    if (first) {
+      safeLog(
+        this.options.logger,
+        'warn',
+        `lifeguard: pool "${this.name}": the server refused a connection at its connection limit (${error.message}); ` +
+          `the pool keeps its ${ceiling} working connection${ceiling === 1 ? '' : 's'} (ceiling ${ceiling} of max ${this.options.max}) and probes for room`,
+      );
+    }
+  }
+
+  /** A connection opened beyond the ceiling: raise it, or lift it at max. */
+  #raiseCeiling(): void {
+    this.#ceilingRefusals = 0;
+    if (this.#all.size < this.options.max) {
+      this.#ceiling = this.#all.size;
+      this.#ceilingEvent(undefined);
+      return;
+    }
+    this.#ceiling = undefined;
+    clearTimeout(this.#ceilingTimer);
+    this.#ceilingTimer = undefined;
+    this.#ceilingEvent(undefined);
+    safeLog(this.options.logger, 'info', `lifeguard: pool "${this.name}": room again at the server: the connection-limit ceiling is lifted`);
+  }
+
+  #ceilingEvent(detail: string | undefined): void {
+    if (this.events.active) {
+      this.#emit({ type: 'ceiling', pool: this.name, driver: this.kind, time: Date.now(), ceiling: this.#ceiling, max: this.options.max, detail });
+    }
+  }
+
   #ensureMin(): void {
     // after an outage, refilling min waits for connecting to work again, then is spread out
     if (!this.#behaviour.openMin || this.#attempt > 0 || this.#breakerTripped || this.#refilling) return;
-    while (!this.#closing && this.#all.size + this.#creating < this.options.min && this.budget.tryTake('pooled')) {
+    while (
+      !this.#closing &&
+      this.#all.size + this.#creating < Math.min(this.options.min, this.#ceiling ?? Infinity) &&
+      this.budget.tryTake('pooled')
+    ) {
       this.#create();
     }
   }
@@ -1031,6 +1201,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #create(): void {
     this.#creating++;
     const started = performance.now();
+    const probe = this.#probeNext;
+    this.#probeNext = false;
     const p = this.#driver.create().then(
       (raw) => {
         this.#creating--;
@@ -1054,6 +1226,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         }
         this.#created++;
         this.meter.create.record(now - started);
+        if (this.#ceiling !== undefined && this.#all.size > this.#ceiling) this.#raiseCeiling();
         this.#driver.watch(raw, (err) => this.#onBroken(conn, err), () => this.#onListen(conn));
         this.#hooks.onConnect?.(raw);
         if (this.events.active) {
@@ -1070,13 +1243,20 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         if (this.events.active) {
           this.#emit({ type: 'error', pool: this.name, driver: this.kind, time: Date.now(), error, connectionId: undefined });
         }
-        // Fail a waiter with the connect error instead of letting it hang; the rest retry.
-        if (this.#waiters.size > this.#creating + this.#validating + this.#resetting) {
-          this.#rejectWaiter(this.#waiters.shift()!, err);
+        const limit = this.#driver.isLimitError?.(err) === true;
+        if (limit && this.#working() + this.#creating > 0) {
+          // the server's connection limit, while other connections of the pool work: a ceiling, not an outage
+          this.#limitReached(error, probe);
+          this.#grow();
+          if (this.#closing) this.#checkDrained();
+          return;
         }
         if (this.#driver.isConnectFailure?.(err) === false) {
-          // the server and network work (the application's connect hook failed):
-          // no backoff, nothing for the breaker; the next caller tries again at once
+          // the server and network work (the application's connect hook failed): the caller
+          // it was opened for gets that error; no backoff, nothing for the breaker
+          if (this.#waiters.size > this.#creating + this.#validating + this.#resetting) {
+            this.#rejectWaiter(this.#waiters.shift()!, err);
+          }
           this.#logError(`lifeguard: pool "${this.name}": a new connection was refused by its connect hook: ${error.message}`);
           this.#grow();
           if (this.#closing) this.#checkDrained();
@@ -1084,20 +1264,34 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         }
         this.#lastConnectError = err;
         this.#logError(`lifeguard: pool "${this.name}": could not open a connection: ${error.message}`);
-        const attempt = ++this.#attempt;
-        const max = this.options.reconnect.maxAttempts;
-        if (max > 0 && attempt >= max) {
-          // given up for this outage: the waiters get the error, the next acquire starts over
-          for (const w of this.#waiters.drain()) this.#rejectWaiter(w, err);
-          this.#attempt = 0;
-        } else {
-          const delayMs = fullJitter(attempt, this.options.reconnect.baseMs, this.options.reconnect.maxMs);
-          this.#retryAt = performance.now() + delayMs;
-          if (this.events.active) {
-            this.#emit({ type: 'reconnect', pool: this.name, driver: this.kind, time: Date.now(), attempt, delayMs });
-          }
+        const now = performance.now();
+        // attempts already under way when the last failure was seen fail for the same reason: one event, not N
+        const counted = started > this.#failSeenAt;
+        this.#failSeenAt = now;
+        // A pool that never connected (a wrong address, say), or refused at the connection limit, fails a
+        // waiter per failure with that error instead of letting it hang. A pool that worked rides out an
+        // outage: its waiters wait for the reconnect until the circuit opens or their timeout passes.
+        if ((this.#created === 0 || limit) && this.#waiters.size > this.#creating + this.#validating + this.#resetting) {
+          this.#rejectWaiter(this.#waiters.shift()!, err);
         }
-        this.connectionFailure(error.message);
+        if (counted) {
+          if (this.#attempt === 0) this.#downSince = now;
+          const attempt = ++this.#attempt;
+          const rc = this.options.reconnect;
+          if (rc.maxAttempts > 0 && attempt >= rc.maxAttempts) {
+            // given up for this outage: the waiters get the error, the next acquire starts over
+            for (const w of this.#waiters.drain()) this.#rejectWaiter(w, err);
+            this.#attempt = 0;
+          } else {
+            // never longer than half the outage so far: a short one (a restart) is retried soon after it ends
+            const delayMs = Math.min(fullJitter(attempt, rc.baseMs, rc.maxMs), Math.max(rc.baseMs, Math.round((now - this.#downSince) / 2)));
+            this.#retryAt = now + delayMs;
+            if (this.events.active) {
+              this.#emit({ type: 'reconnect', pool: this.name, driver: this.kind, time: Date.now(), attempt, delayMs });
+            }
+          }
+          this.connectionFailure(error.message);
+        }
         this.#grow();
         if (this.#closing) this.#checkDrained();
       },
@@ -1114,9 +1308,12 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       this.#validating--;
       if (ok && conn.broken === undefined) {
         conn.idleSince = performance.now();
+        // a live connection answered: the half-open probe succeeded
+        if (this.#breakerTripped) this.connectionSuccess();
         this.#give(conn);
       } else {
         this.#destroy(conn, 'validation-failed', conn.broken);
+        if (this.#breakerTripped) this.connectionFailure('the probe through a live connection failed');
         this.#dispatch();
       }
     });
@@ -1189,7 +1386,11 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   /** @internal */
   releaseLease(rec: LeaseRecord<C>, error: unknown, entry: Entry | undefined): void {
-    if (rec.released) this.usedAfterRelease(rec, 'release of');
+    if (rec.released) {
+      // its connection died and the pool already took it back: nothing left to release
+      if (rec.died !== undefined) return;
+      this.usedAfterRelease(rec, 'release of');
+    }
     rec.released = true;
     // Where a user released it, for LeaseReleasedError: a second capture per lease, so only
     // in 'always' mode (tests, development); sampled mode names the acquisition site only.
@@ -1220,8 +1421,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     } else if (conn.broken !== undefined) {
       this.#destroy(conn, 'error', conn.broken);
     } else if (reset !== undefined) {
-      // one the user closed (or that is closing) cannot be reset: out of the pool now
-      if (this.#driver.isClosed?.(conn.raw) === true) this.#destroy(conn, 'broken', reset);
+      // closed under the holder (a FATAL, a dead socket) or by the user: nothing to reset, out of the pool now
+      if (reset.startsWith('connection') || this.#driver.isClosed?.(conn.raw) === true) this.#destroy(conn, 'error', reset);
       else this.#reset(conn, reset);
     } else if (conn.expiresAt <= now) {
       this.#destroy(conn, 'lifetime', undefined);
@@ -1296,6 +1497,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       what,
       acquiredAt: describeSite(rec.site, this.#siteCtx).site,
       releasedAt: formatSite(rec.releaseSite) ?? rec.releaseNote,
+      died: rec.died,
     });
   }
 
@@ -1312,16 +1514,31 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   // ---- connection loss and destruction -----------------------------------------
 
   #onBroken(conn: Conn<C>, err: Error | undefined): void {
-    if (conn.broken !== undefined) return;
-    conn.broken = err?.message ?? 'connection closed';
+    const first = conn.broken === undefined;
+    if (first) conn.broken = err?.message ?? 'connection closed';
     if (!this.#all.has(conn)) return;
-    if (err !== undefined) {
+    if (first && err !== undefined) {
       if (this.events.active) {
         this.#emit({ type: 'error', pool: this.name, driver: this.kind, time: Date.now(), error: err, connectionId: conn.id });
       }
       this.#hooks.onError?.(err, conn.raw, conn.lease === undefined);
       this.#logError(`lifeguard: pool "${this.name}": connection #${conn.id} failed: ${err.message}; it will be replaced`);
-      this.connectionFailure(err.message);
+      // not fed to the breaker: a connection that was open broke (restart, kill); reconnecting handles it
+    }
+    const rec = conn.lease;
+    if (rec !== undefined) {
+      // An 'error' on a connection whose socket is still open goes to its holder (as with
+      // pg.Pool) and the connection is destroyed at release; once the socket is gone the
+      // lease turns dead and its permit is freed now, not when the holder releases it (or
+      // never): a waiter is served by a new connection.
+      if (rec.released || (err !== undefined && this.#driver.isClosed?.(conn.raw) !== true)) return;
+      rec.released = true;
+      rec.died = conn.broken;
+      rec.releaseNote = `the pool: its connection died (${conn.broken})`;
+      this.#finish(rec, performance.now());
+      this.#destroy(conn, 'error', conn.broken);
+      if (this.options.saturation !== false) this.#checkSaturation();
+      return;
     }
     const i = this.#idle.indexOf(conn);
     if (i !== -1) {
@@ -1469,6 +1686,11 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return this.#closing;
   }
 
+  /** @internal called with the new state on every breaker change. */
+  set onCircuit(fn: ((to: CircuitState) => void) | undefined) {
+    this.#onCircuit = fn;
+  }
+
   get total(): number {
     return this.#all.size;
   }
@@ -1519,6 +1741,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       circuit: this.#breaker?.state.kind ?? 'closed',
       healthy: this.#health?.healthy ?? true,
       reconnectAttempt: this.#attempt,
+      ceiling: this.#ceiling,
       budget: { available: this.budget.available, ...held },
     };
   }
@@ -1572,6 +1795,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     clearTimeout(this.#breakerTimer);
     clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
+    clearTimeout(this.#ceilingTimer);
     if (!this.#serveWaiters) {
       clearTimeout(this.#retryTimer);
       this.#budgetWait?.abort();

@@ -1,5 +1,6 @@
 /** The pg driver of the core: opens, checks, resets and closes `pg.Client`s. */
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../core/peer.js';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import { scrubError } from '../core/redact.js';
 import { pgServer } from '../core/server.js';
@@ -9,13 +10,28 @@ import type { ResolvedPgOptions } from './options.js';
 
 interface PgInternals {
   _ending?: boolean;
+  _ended?: boolean;
   _connectionError?: boolean;
   _queryable?: boolean;
   _activeQuery?: unknown;
   _queryQueue?: unknown[];
   getTransactionStatus?(): string | null;
-  connection?: { stream?: { destroy?(): void; ref?(): void; unref?(): void } };
+  connection?: {
+    stream?: { destroy?(): void; ref?(): void; unref?(): void; destroyed?: boolean };
+    prependListener?(event: string, fn: (msg: { status?: string; severity?: string; message?: string }) => void): unknown;
+  };
+  [kState]?: ConnState;
 }
+
+/** What the driver reads off the wire itself, so release can judge by state on every pg version. */
+interface ConnState {
+  /** Transaction status of the last ReadyForQuery (`I`, `T`, `E`). */
+  tx: string;
+  /** Set once the server sent a FATAL or PANIC: the session is over. */
+  fatal: string | undefined;
+}
+
+const kState = Symbol('lifeguard.pgConnState');
 
 /** `<app>:<pool>:<pid>`, the `application_name` of every connection. */
 export function pgConnectionName(app: string, pool: string): string {
@@ -23,13 +39,15 @@ export function pgConnectionName(app: string, pool: string): string {
 }
 
 /**
- * True when an error leaves a connection in an unknown state: anything that is not
- * a server error about the statement (socket errors, timeouts), and server errors
- * that end the session (FATAL, PANIC, class 08 connection exceptions, 57P0x).
+ * True when an error is not a server error about a statement: socket errors,
+ * timeouts, and server errors that end the session (FATAL, PANIC, class 08
+ * connection exceptions, 57P0x). Releases do not use it: they judge the connection
+ * by its state (no query in flight, transaction status idle, socket alive), so an
+ * application error thrown inside `withConnection` leaves a clean connection pooled.
  */
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return true;
-  if (!(err instanceof pg.DatabaseError)) return true;
+  if (!(err instanceof loadPg().DatabaseError)) return true;
   const sev = err.severity;
   if (sev === 'FATAL' || sev === 'PANIC') return true;
   const code = err.code ?? '';
@@ -71,6 +89,7 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     // Until watch() attaches the real listener, an 'error' must not crash the process.
     client.on('error', noop);
     this.#opening.add(client);
+    track(client);
     try {
       // the callback form: a custom Client (pg.native, test doubles) need not return promises
       await new Promise<void>((resolve, reject) => {
@@ -181,14 +200,26 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
     });
   }
 
+  /**
+   * The connection's state, never the error the caller saw: closed (ending, a
+   * connection error, a FATAL from the server, the socket gone), a query in flight,
+   * or a transaction open or failed. Undefined: idle and alive, back to the pool.
+   */
   dirtyReason(client: pg.Client): string | undefined {
     const c = internals(client);
-    if (this.isClosed(client)) return 'connection closed';
+    const st = c[kState];
+    if (this.isClosed(client) || c._ended || c.connection?.stream?.destroyed === true) return 'connection closed';
+    if (st?.fatal !== undefined) return 'connection closed';
     if (c._activeQuery || (c._queryQueue !== undefined && c._queryQueue.length > 0)) return 'query still pending';
-    const tx = c.getTransactionStatus ? c.getTransactionStatus() : 'I';
+    const tx = st !== undefined ? st.tx : c.getTransactionStatus ? c.getTransactionStatus() : 'I';
     if (tx === 'T' || tx === 'E') return `transaction status ${tx}`;
     if (this.#listening.has(client)) return 'listening';
     return undefined;
+  }
+
+  isLimitError(error: unknown): boolean {
+    // 53300 too_many_connections: max_connections, and role or database CONNECTION LIMIT
+    return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '53300';
   }
 
   async reset(client: pg.Client, reason: string): Promise<string | undefined> {
@@ -212,8 +243,7 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
       return undefined;
     }
     await (rawQuery(client).call(client, 'ROLLBACK') as Promise<unknown>);
-    const tx = internals(client).getTransactionStatus?.();
-    return tx === 'I' || tx === undefined ? 'rollback' : undefined;
+    return this.dirtyReason(client) === undefined ? 'rollback' : undefined;
   }
 
   wrap(client: pg.Client, lease: LeaseHandle): PgPoolClient {
@@ -250,6 +280,25 @@ function settles(client: pg.Client, ms: number): Promise<boolean> {
     const onReady = (): void => void setImmediate(() => done(!c._activeQuery));
     const timer = setTimeout(() => done(false), ms);
     conn.on('readyForQuery', onReady);
+  });
+}
+
+/**
+ * Follows the connection's ReadyForQuery transaction status and FATAL errors from the
+ * wire (pg < 8.21 has no getTransactionStatus()). Prepended, so the state is current
+ * before pg calls the query's callback.
+ */
+function track(client: pg.Client): void {
+  const c = internals(client);
+  const con = c.connection;
+  if (con?.prependListener === undefined) return; // a Client without pg's Connection (e.g. pg-native): getTransactionStatus()
+  const st: ConnState = { tx: 'I', fatal: undefined };
+  c[kState] = st;
+  con.prependListener('readyForQuery', (msg) => {
+    if (typeof msg.status === 'string') st.tx = msg.status;
+  });
+  con.prependListener('errorMessage', (msg) => {
+    if (msg.severity === 'FATAL' || msg.severity === 'PANIC') st.fatal = msg.message ?? msg.severity;
   });
 }
 

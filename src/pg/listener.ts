@@ -1,6 +1,7 @@
 /**
- * LISTEN/NOTIFY on a dedicated connection inside the pg pool's budget, tracked
- * weakly like Redis subscribers: one dropped without close() is closed and reported.
+ * LISTEN/NOTIFY on a dedicated connection inside the pg pool's budget. Like Redis
+ * subscribers, a listener with an active LISTEN is held by the pool until close();
+ * one with none left, dropped without close(), is closed and reported.
  */
 import type pg from 'pg';
 import type { DedicatedInfo, DedicatedState, DedicatedTracker } from '../core/dedicated.js';
@@ -61,6 +62,7 @@ export class PgListener {
   async listen(channel: string, handler: NotificationHandler): Promise<void> {
     this.#check('listen()');
     this.#state.handlers.set(channel, handler);
+    this.#hold();
     await this.#client.query(`LISTEN ${this.#client.escapeIdentifier(channel)}`);
     this.#state.channels.add(channel);
   }
@@ -72,11 +74,18 @@ export class PgListener {
       await this.#client.query('UNLISTEN *');
       this.#state.handlers.clear();
       this.#state.channels.clear();
+      this.#hold();
       return;
     }
     await this.#client.query(`UNLISTEN ${this.#client.escapeIdentifier(channel)}`);
     this.#state.handlers.delete(channel);
     this.#state.channels.delete(channel);
+    this.#hold();
+  }
+
+  /** Held strongly by the pool while it listens to a channel, weakly once it listens to none. */
+  #hold(): void {
+    this.#tracker.hold(this, this.#state, this.#state.handlers.size > 0);
   }
 
   /** Closes the connection and returns its budget permit; idempotent. */

@@ -3,7 +3,8 @@
  * application's `pg`) on lifeguard's engine, plus `acquire`, `withConnection`,
  * `withTransaction`, `stats` and `leases`.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../core/peer.js';
 import { contextStorage } from '../core/context.js';
 import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js';
 import { Lease, kRecord } from '../core/lease.js';
@@ -21,7 +22,7 @@ import { bouncerRefusal } from './bouncer.js';
 import { ScopedCall } from '../core/scoped.js';
 import type { SiteHolder } from '../core/site.js';
 import { type PgPoolClient, rawQuery } from './client.js';
-import { PgDriver, isConnectionError } from './driver.js';
+import { PgDriver } from './driver.js';
 import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './options.js';
 import { beginStatement, type TransactionOptions } from './transaction.js';
 
@@ -43,8 +44,22 @@ const REMOVE_LOG: Partial<Record<DestroyReason, string>> = {
 type AnyListener = (...args: never[]) => void;
 type OnceWrapper = EventListener & { listener?: AnyListener };
 
+/**
+ * The base class of LifeguardPgPool: the application's `pg.Pool`, resolved when the
+ * first pool is built rather than at import, so `lifeguard` loads without `pg`. Its
+ * prototype chain is pointed at `pg.Pool` then, so `instanceof pg.Pool` holds.
+ */
+const PgPoolBase = function PgPoolBase(this: unknown, ...args: unknown[]): object {
+  const { Pool } = loadPg();
+  if (Object.getPrototypeOf(PgPoolBase.prototype) !== Pool.prototype) {
+    Object.setPrototypeOf(PgPoolBase.prototype, Pool.prototype);
+    Object.setPrototypeOf(PgPoolBase, Pool);
+  }
+  return Reflect.construct(Pool, args, new.target as unknown as new (...a: unknown[]) => object) as object;
+} as unknown as typeof pg.Pool;
+
 /** A PostgreSQL pool: `pg.Pool`'s API on lifeguard's engine. */
-export class LifeguardPgPool extends pg.Pool {
+export class LifeguardPgPool extends PgPoolBase {
   readonly #core: CorePool<pg.Client, PgPoolClient>;
   readonly #hub: EventHub;
   readonly #opts: ResolvedPgOptions;
@@ -232,7 +247,14 @@ export class LifeguardPgPool extends pg.Pool {
       try {
         result = await fn(client);
       } catch (err) {
-        if (client.getTransactionStatus() !== 'I') {
+        let status: string | null;
+        try {
+          // pg < 8.21 has no getTransactionStatus(): roll back to be sure (harmless when idle)
+          status = typeof client.getTransactionStatus === 'function' ? client.getTransactionStatus() : 'T';
+        } catch {
+          throw err; // the connection died under the lease: nothing left to roll back
+        }
+        if (status !== 'I') {
           try {
             await client.query('ROLLBACK');
           } catch (rollbackErr) {
@@ -264,6 +286,8 @@ export class LifeguardPgPool extends pg.Pool {
       client = await this.#driver.create();
     } catch (err) {
       this.#core.budget.give('listener');
+      // the server's connection limit: a lifeguard error that names it
+      if (this.#driver.isLimitError(err)) throw this.#tracker.limitError('listener', err);
       throw err;
     }
     const driver = this.#driver;
@@ -278,9 +302,9 @@ export class LifeguardPgPool extends pg.Pool {
       safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${describeValue(err)}`);
     const watch = (c: pg.Client): void => {
       c.on('error', (err: Error) => {
+        // a listener connection that broke: reconnecting handles it (not a failure to connect)
         scrubError(err, this.#opts.secrets);
         if (this.#hub.active) this.#hub.emit({ type: 'error', pool: this.name, driver: 'pg', time: Date.now(), error: err, connectionId: undefined });
-        core.connectionFailure(err.message);
       });
       c.once('end', () => void reconnect(1));
       attachNotifications(c, state, onHandlerError);
@@ -300,8 +324,9 @@ export class LifeguardPgPool extends pg.Pool {
       try {
         next = await driver.create();
         for (const ch of state.channels) await next.query(`LISTEN ${next.escapeIdentifier(ch)}`);
-      } catch {
+      } catch (err) {
         if (next !== undefined) void driver.destroy(next); // opened, but LISTEN failed
+        else core.connectionFailure(err instanceof Error ? err.message : String(err));
         return reconnect(attempt + 1);
       }
       if (state.closed) {
@@ -494,7 +519,8 @@ function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unkn
     rawQuery(client).call(client, text, values, (err: Error | null, res: pg.QueryResult) => {
       // close() or a test's reclaim may have forced the lease while the query ran
       if (err) {
-        if (!rec.released) core.releaseLease(rec, isConnectionError(err) ? err : undefined, undefined);
+        // judged by the connection's state (a FATAL, a dead socket), not by the error
+        if (!rec.released) core.releaseLease(rec, undefined, undefined);
         cb(err);
       } else {
         if (!rec.released) core.releaseLease(rec, undefined, undefined);
@@ -519,13 +545,14 @@ function querySubmittable(
     (lease) => {
       const rec = lease[kRecord];
       let done = false;
-      const finish = (err?: unknown): void => {
+      // judged by the connection's state, not by the error
+      const finish = (): void => {
         if (done || rec.released) return;
         done = true;
-        core.releaseLease(rec, err !== undefined && isConnectionError(err) ? err : undefined, undefined);
+        core.releaseLease(rec, undefined, undefined);
       };
-      q.once('end', () => finish());
-      q.once('error', (err: unknown) => finish(err));
+      q.once('end', finish);
+      q.once('error', finish);
       const client = rec.conn.raw;
       rawQuery(client).call(client, q, values);
     },
@@ -567,7 +594,9 @@ Object.defineProperties(LifeguardPgPool.prototype, {
  */
 function releaseOnError(err: unknown): { release: unknown; error: unknown } {
   if (err instanceof RollbackFailed) return { release: err.rollbackError, error: err.original };
-  return { release: isConnectionError(err) ? err : undefined, error: err };
+  // otherwise the release judges the connection by its state, never by what was thrown:
+  // an application error leaves an idle connection in the pool
+  return { release: undefined, error: err };
 }
 
 /** @internal carries a failed ROLLBACK out of the transaction body. */

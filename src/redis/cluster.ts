@@ -10,7 +10,8 @@
  * ioredis' work; the pool sees a broken cluster client only when the whole cluster
  * is unreachable.
  */
-import { Cluster, type ClusterNode, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { loadIoredis } from '../core/peer.js';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import type { OptionChecker } from '../core/options.js';
 import { scrubError } from '../core/redact.js';
@@ -92,7 +93,7 @@ function nodeAddress(n: ClusterNode): { host: string; port: number; key: string 
 /** A new cluster client of this pool: node connections carry the pool's name (CLIENT SETNAME). */
 export function openCluster(opts: ResolvedRedisOptions, cluster: ResolvedCluster, extra: Partial<ClusterOptions>, node: RedisOptions = {}): Cluster {
   const redisOptions = connectionOptions(opts, node);
-  return new Cluster([...cluster.nodes], { ...cluster.options, ...extra, redisOptions });
+  return new (loadIoredis().Cluster)([...cluster.nodes], { ...cluster.options, ...extra, redisOptions });
 }
 
 /** The connections a cluster client has open now: node connections and its subscriber connections. */

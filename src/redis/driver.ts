@@ -1,9 +1,11 @@
 /** The Redis driver of the core: exclusive ioredis connections for leases. */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { loadIoredis } from '../core/peer.js';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import { scrubError } from '../core/redact.js';
 import { redisServer } from '../core/server.js';
 import { connState, leaseClient } from './client.js';
+import { applyCommandTimeout, isRedisLimitError, openBounded } from './connection.js';
 import type { ResolvedRedisOptions } from './options.js';
 
 /** `lifeguard:<app>:<pool>:<pid>`, the `CLIENT SETNAME` of every connection. */
@@ -12,14 +14,24 @@ export function redisConnectionName(app: string, pool: string): string {
   return `lifeguard:${app}:${pool}:${process.pid}`.replace(/\s/g, '_');
 }
 
-/** Options for one ioredis connection of this pool. */
+/**
+ * Options for one ioredis connection of this pool. `commandTimeout` is left out:
+ * lifeguard applies it itself, to every command but the blocking ones
+ * (`applyCommandTimeout`).
+ */
 export function connectionOptions(opts: ResolvedRedisOptions, extra: RedisOptions): RedisOptions {
   return {
     ...opts.redisOptions,
+    commandTimeout: undefined,
     connectionName: redisConnectionName(opts.common.app, opts.common.name),
     connectTimeout: opts.common.connectTimeoutMs,
     ...extra,
   };
+}
+
+/** The pool's command timeout (`redisOptions.commandTimeout`), for `applyCommandTimeout`. */
+export function commandTimeoutOf(opts: ResolvedRedisOptions): number | undefined {
+  return opts.redisOptions.commandTimeout;
 }
 
 interface RedisInternals {
@@ -49,61 +61,28 @@ export class RedisDriver implements Driver<Redis, Redis> {
   }
 
   async create(): Promise<Redis> {
-    const r = new Redis(this.#opts.url, this.#connOptions);
-    // Until watch() attaches the real listener, keep the last error: ioredis rejects
-    // connect() with a bare "Connection is closed." when the reason was ECONNREFUSED or
-    // "max number of clients reached".
-    let last: unknown;
-    let reply: unknown;
-    const onError = (err: unknown): void => {
-      last = err;
-      // the server's own words (e.g. "max number of clients reached") beat the EPIPE that follows
-      if (err instanceof Error && err.name === 'ReplyError') reply ??= err;
-    };
-    r.on('error', onError);
-    let accepted = false;
-    r.once('connect', () => {
-      accepted = true;
-    });
-    // ioredis's connectTimeout covers the TCP connect only: a server that accepts and then
-    // never answers (hung, stopped) would keep connect() pending forever
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const r = new (loadIoredis().Redis)(this.#opts.url, this.#connOptions);
+    applyCommandTimeout(r, commandTimeoutOf(this.#opts));
     this.#pending.add(r);
     try {
-      await Promise.race([
-        r.connect(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`lifeguard: redis ${this.#opts.target}: no answer within connectTimeoutMs (${this.#opts.common.connectTimeoutMs} ms) after connecting`)),
-            this.#opts.common.connectTimeoutMs,
-          );
-        }),
-      ]);
-      // CLIENT SETNAME's reply (an error when the server is full) arrives after connect
-      if (r.status !== 'ready') throw last ?? new Error(`connection ${r.status}`);
-      // a SELECT the server refused (db out of range) leaves a ready connection on db 0: refuse it
-      if (reply !== undefined) throw reply;
+      // every step (connect, AUTH, SELECT, CLIENT SETNAME, ready check) within connectTimeoutMs
+      await openBounded(r, this.#opts.common.connectTimeoutMs, this.#opts.target, `redis ${this.#opts.target}`);
     } catch (err) {
-      r.disconnect();
-      const hung = err instanceof Error && err.message.startsWith('lifeguard: redis');
-      const generic = !hung && (!(err instanceof Error) || err.message === 'Connection is closed.' || /EPIPE|ECONNRESET/.test(err.message));
-      let reason = reply ?? (generic && last instanceof Error ? last : err);
-      if (reply === undefined && generic && accepted) {
-        // Redis at maxclients accepts, writes its error and closes before the client reads it
-        reason = new Error(
-          `lifeguard: redis ${this.#opts.target}: the server closed the connection right after accepting it ` +
-            `(${last instanceof Error ? last.message : 'closed'}); Redis does this when maxclients is reached`,
-          { cause: last ?? err },
-        );
-      }
-      throw scrubError(reason, this.#opts.secrets);
+      throw scrubError(err, this.#opts.secrets);
     } finally {
-      clearTimeout(timer);
       this.#pending.delete(r);
-      r.removeListener('error', onError);
       r.on('error', noop);
     }
     return r;
+  }
+
+  isLimitError(error: unknown): boolean {
+    return isRedisLimitError(error);
+  }
+
+  /** True once the connection is closing or closed: at release it leaves the pool at once. */
+  isClosed(r: Redis): boolean {
+    return r.status === 'end' || r.status === 'close' || r.status === 'reconnecting';
   }
 
   destroy(r: Redis): Promise<void> {

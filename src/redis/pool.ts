@@ -3,7 +3,7 @@
  * commands, exclusive pooled connections for blocking and stateful work, and
  * tracked subscriber / dedicated connections, all inside one connection budget.
  */
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster, Command, Redis } from 'ioredis';
 import { DedicatedTracker, type DedicatedInfo, type DedicatedState } from '../core/dedicated.js';
 import { contextStorage } from '../core/context.js';
 import { PoolClosedError } from '../core/errors.js';
@@ -17,6 +17,7 @@ import { scrubError, toError } from '../core/redact.js';
 import { registry } from '../core/registry.js';
 import { BUDGET_KEY, BUDGET_REFRESH_MS, BUDGET_STALE_S, BUDGET_TTL_S } from './budget.js';
 import { redisConnectionName } from './driver.js';
+import { OpenWatch, isRedisLimitError } from './connection.js';
 import { type RedisPoolOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { attachHandlers, DedicatedConnection, Subscriber, type SubscriberState } from './subscriber.js';
 // issue 17: cluster, sentinel, duplicate()
@@ -77,6 +78,8 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
     this.#topology = new Topology<C>(opts);
     this.#core = new CorePool(this.#topology.driver(), opts.common, this.#hub, {
       healthCheck: () => this.#ping(),
+      // the shared client counts as a working connection: the breaker opens only when nothing works
+      hasWorkingConnection: () => this.client.status === 'ready',
     });
     this.#failover = opts.sentinel ? this.#watchFailover(opts.sentinel.failoverGraceMs) : undefined;
     this.#tracker = new DedicatedTracker(this.#core as unknown as CorePool<never, never>);
@@ -111,12 +114,61 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
       this.#publishTimer.unref?.();
     }
     this.client.on('error', (err: Error) => {
+      // a failed attempt to (re)connect counts for the breaker; the breaking of a ready connection does not
+      const opening = this.client.status !== 'ready';
       this.#connectionError(err, attempt > 0 ? `shared client (reconnect attempt ${attempt})` : 'shared client');
-      core.connectionFailure(err.message);
+      if (opening) core.connectionFailure(err.message);
       // the server refused SELECT (db out of range): stop rather than write to database 0
       if ((err as { command?: { name?: unknown } }).command?.name === 'select') this.client.disconnect();
     });
+    core.onCircuit = (to) => this.#onCircuit(to);
     registry.pools.add(this);
+  }
+
+  #failFast: Redis['sendCommand'] | undefined;
+  /** The client's own sendCommand before fail-fast was installed (the command-timeout wrapper), if any. */
+  #beforeFailFast: Redis['sendCommand'] | undefined;
+
+  /**
+   * While the circuit is open, commands on the shared client that would wait in
+   * ioredis's offline queue (the client is not connected) fail at once with
+   * `CIRCUIT_OPEN`, and those already queued are failed with it: the offline queue is
+   * bounded by the breaker, not by `maxRetriesPerRequest`. Installed only while open,
+   * so the shared client's commands pay nothing otherwise.
+   */
+  #onCircuit(to: 'closed' | 'open' | 'half-open'): void {
+    const client = this.client;
+    if (to === 'closed') {
+      if (this.#failFast !== undefined && client.sendCommand === this.#failFast) {
+        if (this.#beforeFailFast !== undefined) client.sendCommand = this.#beforeFailFast;
+        else delete (client as { sendCommand?: unknown }).sendCommand;
+      }
+      this.#failFast = undefined;
+      return;
+    }
+    if (to !== 'open') return;
+    const core = this.#core;
+    if (this.#failFast === undefined) {
+      const own = Object.prototype.hasOwnProperty.call(client, 'sendCommand');
+      const send = client.sendCommand;
+      this.#beforeFailFast = own ? send : undefined;
+      this.#failFast = client.sendCommand = function (this: Redis, command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
+        // 'connect': the handshake of a reconnection (AUTH, SELECT, CLIENT SETNAME, the ready check) goes through
+        if (this.status !== 'ready' && this.status !== 'connect' && core.circuitTripped) {
+          const err = core.circuitOpenError();
+          if (err !== undefined) {
+            command.reject(err);
+            return command.promise;
+          }
+        }
+        return send.call(this, command, stream);
+      };
+    }
+    if (client.status !== 'ready') {
+      const err = core.circuitOpenError();
+      const flush = (client as unknown as { flushQueue?(e: Error, o: { offlineQueue: boolean; commandQueue: boolean }): void }).flushQueue;
+      if (err !== undefined) flush?.call(client, err, { offlineQueue: true, commandQueue: false });
+    }
   }
 
   /** The pool's name. */
@@ -210,8 +262,15 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
     return this.#topology.nodeStats(this.client);
   }
 
-  /** Health check: PING on the shared client within connectTimeoutMs. */
+  /**
+   * Health check: PING on the shared client within min(intervalMs, connectTimeoutMs).
+   * Fails at once when the client is not connected: a PING would sit in the offline
+   * queue, and an outage shorter than the timeout would go unseen.
+   */
   async #ping(): Promise<void> {
+    const status = this.client.status;
+    if (status !== 'ready') throw new Error(`the shared client is not connected (${status})`);
+    const timeoutMs = this.#core.healthCheckTimeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const ping = this.client.ping();
@@ -219,7 +278,7 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
       const reply = await Promise.race([
         ping,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`PING got no answer within ${this.#opts.common.connectTimeoutMs} ms`)), this.#opts.common.connectTimeoutMs);
+          timer = setTimeout(() => reject(new Error(`PING got no answer within ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
       if (reply !== 'PONG') throw new Error(`PING answered ${String(reply)}`);
@@ -307,16 +366,36 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
     await this.#tracker.reserve(kind, opts?.timeoutMs ?? this.#opts.common.acquireTimeoutMs, kind);
     const core = this.#core;
     const raw = this.#topology.dedicated((times: number) => core.retryStrategy(times), kind);
+    const connectTimeoutMs = this.#opts.common.connectTimeoutMs;
+    let opened = false;
     raw.on('error', (err: Error) => {
+      if (!opened) return; // the first connect's failure is the caller's error, below
       this.#connectionError(err, `${kind} connection`);
-      core.connectionFailure(err.message);
+      if (raw.status !== 'ready') core.connectionFailure(err.message);
     });
+    const watch = new OpenWatch(raw);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await raw.connect();
+      const connecting = raw.connect();
+      connecting.catch(() => undefined);
+      await Promise.race([
+        connecting,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`lifeguard: redis pool "${this.name}": no ready ${kind} connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+        }),
+      ]);
+      opened = true;
     } catch (err) {
       raw.disconnect();
+      // asked while its permit is still held: the server never sees more than the budget
+      const reason = scrubError(await watch.reason(err, this.#opts.target, connectTimeoutMs), this.#opts.secrets);
       this.#core.budget.give(kind);
-      throw scrubError(err, this.#opts.secrets);
+      // the server's connection limit: a lifeguard error that names it, not "Connection is closed."
+      if (isRedisLimitError(reason)) throw this.#tracker.limitError(kind, reason);
+      throw reason;
+    } finally {
+      clearTimeout(timer);
+      watch.stop();
     }
     return raw;
   }

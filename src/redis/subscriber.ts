@@ -1,7 +1,9 @@
 /**
- * A dedicated pub/sub connection. The connection's listeners reach only the shared
- * state, never the handle, so a handle dropped without close() can be collected,
- * and is then closed and reported (`subscriber-lost`).
+ * A dedicated pub/sub connection. While it has a subscription the pool holds it (it
+ * stays alive until close(), referenced by the app or not). The connection's
+ * listeners reach only the shared state, never the handle, so a handle with no
+ * subscription left, dropped without close(), can be collected, and is then closed
+ * and reported (`subscriber-lost`).
  */
 import type { Redis } from 'ioredis';
 import type { DedicatedInfo, DedicatedState, DedicatedTracker } from '../core/dedicated.js';
@@ -78,6 +80,7 @@ export class Subscriber {
     this.#check('subscribe()');
     const list = typeof channels === 'string' ? [channels] : [...channels];
     for (const c of list) this.#state.handlers.set(c, handler);
+    this.#hold();
     await this.#raw.subscribe(...list);
     for (const c of list) this.#state.channels.add(c);
   }
@@ -87,6 +90,7 @@ export class Subscriber {
     this.#check('psubscribe()');
     const list = typeof patterns === 'string' ? [patterns] : [...patterns];
     for (const p of list) this.#state.patternHandlers.set(p, handler);
+    this.#hold();
     await this.#raw.psubscribe(...list);
     for (const p of list) this.#state.patterns.add(p);
   }
@@ -124,6 +128,7 @@ export class Subscriber {
       this.#state.handlers.delete(c);
       this.#state.channels.delete(c);
     }
+    this.#hold();
   }
 
   /** Unsubscribes from patterns (all when none are given). */
@@ -135,6 +140,12 @@ export class Subscriber {
       this.#state.patternHandlers.delete(p);
       this.#state.patterns.delete(p);
     }
+    this.#hold();
+  }
+
+  /** Held strongly by the pool while it has a subscription, weakly once it has none. */
+  #hold(): void {
+    this.#tracker.hold(this, this.#state, this.#state.handlers.size + this.#state.patternHandlers.size > 0);
   }
 
   /** Closes the connection and returns its budget permit; idempotent. */

@@ -5,10 +5,12 @@
  * here for its shared client, its dedicated connections and its pooled-connection
  * driver, and for a cluster, counts connections per node.
  */
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { loadIoredis } from '../core/peer.js';
 import type { Driver } from '../core/driver.js';
 import { ClusterDriver, closeCluster, countPerNode, openCluster, type RedisNodeStats } from './cluster.js';
-import { connectionOptions, RedisDriver } from './driver.js';
+import { applyCommandTimeout, boundHandshake } from './connection.js';
+import { commandTimeoutOf, connectionOptions, RedisDriver } from './driver.js';
 import type { ResolvedRedisOptions } from './options.js';
 
 /** The client of a Redis pool: `Redis` for a server or Sentinel, `Cluster` for a cluster. */
@@ -36,7 +38,7 @@ export class Topology<C extends RedisClient> {
   shared(retry: Retry): C {
     const o = this.#opts;
     if (o.cluster) return this.#track(openCluster(o, o.cluster, { clusterRetryStrategy: retry })) as C;
-    return new Redis(o.url, connectionOptions(o, { retryStrategy: retry })) as C;
+    return this.#single(connectionOptions(o, { retryStrategy: retry }), 'shared client') as C;
   }
 
   /** A dedicated connection (subscriber, dedicated), not connected yet. */
@@ -46,7 +48,7 @@ export class Topology<C extends RedisClient> {
       // sharded pub/sub (Redis 7): one connection per shard that has SSUBSCRIBEd channels
       return this.#track(openCluster(o, o.cluster, { lazyConnect: true, clusterRetryStrategy: retry, shardedSubscribers: kind === 'subscriber' })) as C;
     }
-    return new Redis(o.url, connectionOptions(o, { lazyConnect: true, retryStrategy: retry })) as C;
+    return this.#single(connectionOptions(o, { lazyConnect: true, retryStrategy: retry }), `${kind} connection`) as C;
   }
 
   /**
@@ -58,7 +60,19 @@ export class Topology<C extends RedisClient> {
     const node: RedisOptions = { ...o.duplicateOptions, ...overrides, lazyConnect: true };
     delete node.connectionName;
     if (o.cluster) return this.#track(openCluster(o, o.cluster, { lazyConnect: true, clusterRetryStrategy: retry }, node)) as C;
-    return new Redis(o.url, connectionOptions(o, { ...node, retryStrategy: retry })) as C;
+    return this.#single(connectionOptions(o, { ...node, retryStrategy: retry }), 'duplicate() connection') as C;
+  }
+
+  /**
+   * One server's (or Sentinel's master's) connection: the command timeout that spares
+   * blocking commands, and every (re)connection step bounded by connectTimeoutMs.
+   */
+  #single(options: RedisOptions, what: string): Redis {
+    const o = this.#opts;
+    const r = new (loadIoredis().Redis)(o.url, options);
+    applyCommandTimeout(r, commandTimeoutOf(o));
+    boundHandshake(r, o.common.connectTimeoutMs, `redis pool "${o.common.name}" ${what}`);
+    return r;
   }
 
   #track(c: Cluster): Cluster {
@@ -76,7 +90,7 @@ export class Topology<C extends RedisClient> {
 
 /** Closes a client: QUIT when connected, else disconnect; bounded by `timeoutMs`. */
 export function closeClient(r: RedisClient, timeoutMs: number): Promise<void> {
-  if (r instanceof Cluster) return closeCluster(r, timeoutMs);
+  if (r instanceof loadIoredis().Cluster) return closeCluster(r as Cluster, timeoutMs);
   if (r.status === 'end') return Promise.resolve();
   return new Promise<void>((resolve) => {
     const timer = setTimeout(() => {

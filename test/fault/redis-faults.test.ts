@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { Redis } from 'ioredis';
+import { ConnectionLimitError } from '../../src/index.js';
 import { nextEvent, waitFor } from '../helpers/events.js';
 import { testRedisPool } from '../helpers/pools.js';
 import { EphemeralRedis } from '../helpers/redis-server.js';
@@ -13,7 +14,7 @@ afterEach(async () => {
 });
 
 describe('Redis faults', () => {
-  it('maxclients reached: a clear error, counted by the breaker, and recovery when room returns', async () => {
+  it('maxclients reached while the shared client works: a clear error, a subscriber gets CONNECTION_LIMIT, the breaker stays closed, recovery when room returns', async () => {
     server = await EphemeralRedis.start();
     const admin = new Redis(server.url, { retryStrategy: () => null });
     admin.on('error', () => undefined);
@@ -22,7 +23,7 @@ describe('Redis faults', () => {
       url: server.url,
       max: 4,
       reconnect: { baseMs: 10, maxMs: 50 },
-      circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 300 },
+      circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 300, openAfterMs: 0 },
       healthCheck: false,
     });
     await pool.client.ping();
@@ -30,12 +31,18 @@ describe('Redis faults', () => {
     await admin.config('SET', 'maxclients', '2');
     const err = await pool.withConnection((r) => r.ping()).catch((e: unknown) => e);
     expect(String((err as Error).message)).toMatch(/max number of clients reached|maxclients is reached/i);
-    const opened = nextEvent(pool, 'circuit', (e) => e.to === 'open');
     await pool.withConnection((r) => r.ping()).catch(() => undefined);
-    await opened;
+    const subErr = await pool.subscriber().catch((e: unknown) => e);
+    expect(subErr).toBeInstanceOf(ConnectionLimitError);
+    expect((subErr as ConnectionLimitError).code).toBe('CONNECTION_LIMIT');
+    expect((subErr as Error).message).toMatch(/no subscriber connection: the server refused it at its connection limit \(.*max(imum)? number of clients reached|maxclients/i);
+    expect(pool.stats().budget.subscriber).toBe(0);
+    // the shared client works: the server is up, so the circuit does not open
+    expect(pool.stats().circuit).toBe('closed');
+    expect(await pool.client.ping()).toBe('PONG');
     await admin.config('SET', 'maxclients', '100');
-    await nextEvent(pool, 'circuit', (e) => e.to === 'closed', { timeoutMs: 5000 });
     expect(await pool.withConnection((r) => r.ping())).toBe('PONG');
+    expect(pool.stats().circuit).toBe('closed');
   });
 
   it('CLIENT KILL of an in-use connection: that caller gets an error, the connection is destroyed, the pool stays healthy', async () => {

@@ -7,6 +7,8 @@ import type { Driver, LeaseHandle } from '../../src/core/driver.js';
 export interface FakeConn {
   readonly id: number;
   closed: boolean;
+  /** The server ended it (`fail()`), before lifeguard closed it. */
+  lost?: boolean;
   dirty: string | undefined;
   fail?: (err: Error | undefined) => void;
 }
@@ -35,8 +37,15 @@ export class FakeDriver implements Driver<FakeConn, FakeConn> {
   async validate(conn: FakeConn): Promise<boolean> {
     return !conn.closed;
   }
+  /** `conn.fail(err)` is the server ending the connection: an error, and the socket gone. */
   watch(conn: FakeConn, onBroken: (error: Error | undefined) => void): void {
-    conn.fail = onBroken;
+    conn.fail = (err) => {
+      conn.lost = true;
+      onBroken(err);
+    };
+  }
+  isClosed(conn: FakeConn): boolean {
+    return conn.lost === true;
   }
   dirtyReason(conn: FakeConn): string | undefined {
     return conn.dirty;

@@ -66,7 +66,7 @@ describe('diagnostics_channel', () => {
     expect(leaks[0]).toMatchObject({ pool: pool.name, driver: 'pg', kind: 'held-too-long', lease: { id: lease.id } });
 
     // a pool whose server refuses: the breaker opens after one failure
-    const { pool: down } = testPgPool({ connectionString: 'postgres://postgres@127.0.0.1:1/test', circuitBreaker: { failureThreshold: 1, resetTimeoutMs: 60_000 } });
+    const { pool: down } = testPgPool({ connectionString: 'postgres://postgres@127.0.0.1:1/test', circuitBreaker: { failureThreshold: 1, resetTimeoutMs: 60_000, openAfterMs: 0 } });
     const opened = nextEvent(down, 'circuit', (e) => e.to === 'open');
     await down.query('select 1').catch(() => undefined);
     await opened;

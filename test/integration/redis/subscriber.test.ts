@@ -26,7 +26,7 @@ describe('subscribers', () => {
     expect(pool.stats().budget.subscriber).toBe(0);
   });
 
-  it('a subscriber dropped without close() is closed and reported (subscriber-lost)', async () => {
+  it('a subscriber with no subscription left, dropped without close(), is closed and reported (subscriber-lost)', async () => {
     const { pool, prefix } = testRedisPool({ max: 4, leakDetection: { captureStacks: 'always' } });
     const lost: EventOf<'leak'>[] = [];
     pool.on('event', (e) => {
@@ -34,7 +34,10 @@ describe('subscribers', () => {
     });
     await (async () => {
       const sub = await pool.subscriber({ tag: 'forgotten' });
-      await sub.subscribe(unique('ch'), () => undefined);
+      const channel = unique('ch');
+      await sub.subscribe(channel, () => undefined);
+      // with a subscription it would be held until close(); with none left it is abandoned
+      await sub.unsubscribe(channel);
     })();
     expect(pool.subscribers()).toHaveLength(1);
     await waitFor(

@@ -25,7 +25,7 @@ describe('Breaker', () => {
     expect(b.retryAfterMs(1001)).toBe(2000);
     expect(b.isOpen(3001)).toMatchObject({ to: 'half-open' });
     expect(b.success()).toMatchObject({ from: 'half-open', to: 'closed' });
-    expect(b.state).toEqual({ kind: 'closed', failures: 0 });
+    expect(b.state).toMatchObject({ kind: 'closed', failures: 0 });
   });
 
   it('caps the reopen wait at 8 × resetTimeoutMs', () => {
@@ -38,5 +38,18 @@ describe('Breaker', () => {
       b.failure(now, 'x');
     }
     expect(b.retryAfterMs(now)).toBe(800);
+  });
+
+  it('with openAfterMs, opens only once the failures have gone on that long: a short outage is ridden out', () => {
+    const b = new Breaker(3, 1000, 1000);
+    expect(b.failure(100, 'refused')).toBeUndefined();
+    expect(b.failure(150, 'refused')).toBeUndefined();
+    expect(b.failure(300, 'refused')).toBeUndefined(); // 3 failures, but over 200 ms only
+    expect(b.failure(900, 'refused')).toBeUndefined();
+    expect(b.success()).toBeUndefined(); // the server was back: the streak starts over
+    expect(b.failure(2000, 'refused')).toBeUndefined();
+    expect(b.failure(2500, 'refused')).toBeUndefined();
+    expect(b.failure(2999, 'refused')).toBeUndefined();
+    expect(b.failure(3000, 'refused')).toMatchObject({ from: 'closed', to: 'open', reason: expect.stringMatching(/4 consecutive failures to connect over 1000 ms/) });
   });
 });

@@ -156,4 +156,38 @@ describe('CorePool', () => {
     expect(pool.stats().released).toBe(1);
     await pool.close();
   });
+
+  it('validates every acquire option up front, also when a connection is free', async () => {
+    const { pool } = makePool({ max: 2 });
+    const warm = await pool.acquire(undefined, undefined, true);
+    warm.release();
+    expect(pool.stats().idle).toBe(1);
+    for (const [opts, option] of [
+      [{ timeoutMs: -5 }, 'timeoutMs'],
+      [{ timeoutMs: 1.5 }, 'timeoutMs'],
+      [{ signal: 'soon' }, 'signal'],
+      [{ tag: 42 }, 'tag'],
+    ] as const) {
+      await expect(pool.acquire(opts as never, undefined, true)).rejects.toMatchObject({ code: 'CONFIG_INVALID', option });
+    }
+    expect(pool.stats().idle).toBe(1);
+    expect(pool.stats().acquired).toBe(1);
+    await pool.close();
+  });
+
+  it('a leased connection that dies frees its permit at once: a waiter is served, release() of the dead lease is a no-op', async () => {
+    const { pool, driver } = makePool({ max: 1 });
+    const lease = await pool.acquire(undefined, undefined, true);
+    const conn = lease.client;
+    const waiting = pool.acquire(undefined, undefined, true);
+    conn.fail!(new Error('terminating connection due to administrator command'));
+    const next = await waiting;
+    expect(next.client.id).not.toBe(conn.id);
+    expect(() => lease.release()).not.toThrow();
+    expect(() => lease.client).toThrow(/whose connection died \(terminating connection/);
+    next.release();
+    expect(pool.stats().circuit).toBe('closed');
+    await pool.close();
+    expect(driver.open).toBe(0);
+  });
 });
