@@ -685,7 +685,11 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     this.#afterWaiterGone();
     // the holders' sites first (scoped calls capture theirs a microtask later), then the error
     const holders = w.nestedHeld === undefined ? recs : [...recs, w.nestedHeld];
-    afterSites(holders, () => w.reject(this.#timeoutError(w, waitedMs, now, recs, snapshot, failing)));
+    afterSites(holders, () => {
+      const err = this.#timeoutError(w, waitedMs, now, recs, snapshot, failing);
+      this.#logError(err.message); // rate-limited: a burst of timeouts is a few lines
+      w.reject(err);
+    });
   }
 
   #timeoutError(
@@ -1195,15 +1199,13 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const u = this.#active / this.options.max;
     const level = u >= sat.critical ? 2 : u >= sat.warn ? 1 : 0;
     if (level === this.#satLevel) return;
-    const rising = level > this.#satLevel;
     this.#satLevel = level;
     const name = level === 2 ? 'critical' : level === 1 ? 'warn' : 'ok';
     if (this.events.active) {
       this.#emit({ type: 'saturation', pool: this.name, driver: this.kind, time: Date.now(), level: name, utilization: u });
     }
-    if (rising) {
-      this.#logError(`lifeguard: pool "${this.name}": utilization ${Math.round(u * 100)}% (${this.#active}/${this.options.max} in use) crossed ${name}`);
-    }
+    // no log line: a pool in full use is not news (the event says it); what users act on is
+    // logged where it happens (acquire timeouts, leaks, connection failures)
   }
 
   #emit(e: LifeguardEvent): void {
