@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // PostgreSQL and Redis for the suite: the local ones, or throw-away ones it starts
+    globalSetup: ['test/setup/servers.ts'],
     pool: 'forks',
     execArgv: ['--expose-gc'],
     projects: [
