@@ -31,7 +31,6 @@ const check = (ok: boolean, what: string): void => {
 // ---- lifeguard's own log lines, as a service would print them -----------------------
 const logged: string[] = [];
 let quiet = false;
-let leakBlocks = 0;
 const logger: Logger = {
   error: (m: string) => show('error', m),
   warn: (m: string) => show('warn', m),
