@@ -13,6 +13,7 @@ export default defineConfig({
       { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },
       { extends: true, test: { name: 'fault', include: ['test/fault/**/*.test.ts'] } },
       { extends: true, test: { name: 'examples', include: ['test/examples/**/*.test.ts'] } },
+      { extends: true, test: { name: 'install', include: ['test/install/**/*.test.ts'] } },
     ],
   },
 });
