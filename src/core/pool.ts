@@ -7,7 +7,7 @@ import { fullJitter } from './backoff.js';
 import { Breaker, type Transition } from './breaker.js';
 import { Budget } from './budget.js';
 import { HealthMonitor } from './health.js';
-import { contextStorage, type Scope } from './context.js';
+import { cheapContext, contextStorage, type Scope } from './context.js';
 import type { Driver } from './driver.js';
 import {
   AcquireTimeoutError,
@@ -331,9 +331,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   /**
    * Runs `fn(arg)` (no closure per call) while `lease` counts as held by the current async context, so an
    * acquire inside it is seen as nested. Reuses the request's scope (`runWithTag`,
-   * the tag helpers); opens one of its own only when stacks are captured 'always'
-   * (tests, development), since on Node 20 a first `AsyncLocalStorage.run` turns on
-   * promise hooks for the whole process.
+   * the tag helpers); opens one of its own on Node >= 24 (`cheapContext`), and before
+   * that only when stacks are captured 'always' (tests, development), since on Node 20
+   * and 22 a first `AsyncLocalStorage.run` turns on promise hooks for the whole process.
    */
   holding<A, T>(lease: Lease<C, F>, fn: (arg: A) => T, arg: A): T {
     if (this.options.onNestedAcquire === 'ignore') return fn(arg);
@@ -345,7 +345,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       return fn(arg);
     }
     const ld = this.options.leakDetection;
-    if (ld !== false && ld.captureStacks === 'always') return contextStorage.run({ tag: rec.tag, held: [rec] }, fn, arg);
+    // Node >= 24: always (no promise hooks); before, only when stacks are captured 'always'
+    if (cheapContext || (ld !== false && ld.captureStacks === 'always')) return contextStorage.run({ tag: rec.tag, held: [rec] }, fn, arg);
     return fn(arg);
   }
 

@@ -9,7 +9,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DATABASE_URL } from '../helpers/env.js';
 import { REPO } from '../fixtures/support/run-fixture.js';
 
-const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string; devDependencies: Record<string, string> };
 const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
 const PG = lock.packages['node_modules/pg']!.version;
 const IOREDIS = lock.packages['node_modules/ioredis']!.version;
