@@ -38,10 +38,15 @@ export async function startService(opts: { databaseUrl: string; redisUrl: string
     return db.withConnection(async (client) => (await client.query('select $1::int as id, now() as at', [id])).rows[0]);
   }
 
+  // reports in progress, to cancel them on shutdown; it also keeps a leaked client reachable,
+  // so lifeguard reports it held too long (a client nobody references is reported lost after GC)
+  const running = new Set<object>();
   async function report(): Promise<unknown> {
     const client = await db.connect(); // the bug: released only on the slow path below
+    running.add(client);
     const { rows } = await client.query<{ n: number }>('select count(*)::int as n from generate_series(1, 10)');
     if (rows[0]!.n > 5) return { orders: rows[0]!.n }; // early return: client never released
+    running.delete(client);
     client.release();
     return { orders: rows[0]!.n };
   }

@@ -45,7 +45,7 @@ describe('npm run demo', () => {
       /failed: \d+ CIRCUIT_OPEN/,
       /circuit (open|half-open) → closed/,
       /═ 4\. the metrics it would export/,
-      /lifeguard_leaks_total\{[^}]*kind="held-too-long"\} 4/,
+      /lifeguard_leaks_total\{[^}]*kind="held-too-long"\} [1-9]/,
       /stopped (redis-server and embedded PostgreSQL|embedded PostgreSQL and redis-server|.*PostgreSQL.*)/,
     ]);
   }, 130_000);
