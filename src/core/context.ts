@@ -15,6 +15,17 @@ const KEY = Symbol.for('lifeguard.context');
 const g = globalThis as { [KEY]?: AsyncLocalStorage<Scope> };
 export const contextStorage: AsyncLocalStorage<Scope> = (g[KEY] ??= new AsyncLocalStorage<Scope>());
 
+/**
+ * True where opening an async context is cheap enough to do on every scoped call:
+ * Node >= 24, whose AsyncLocalStorage rides on AsyncContextFrame instead of promise
+ * hooks (on Node 20 and 22 the first `run` turns promise hooks on for the whole
+ * process). Measured on pooled Redis PING, 16 callers, CPU per operation: Node 20
+ * +2.1 µs (+17%, and every other promise in the process pays too); Node 24 +1.2 µs,
+ * lifeguard's own calls only.
+ */
+export const cheapContext: boolean =
+  Number(process.versions.node.split('.')[0]) >= 24 && !process.execArgv.includes('--no-async-context-frame');
+
 /** Runs `fn` with every lease it takes tagged `tag`. */
 export function runWithTag<T>(tag: string, fn: () => T): T {
   if (typeof tag !== 'string') throw new TypeError('lifeguard: runWithTag(tag, fn) needs a string tag');

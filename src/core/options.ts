@@ -3,6 +3,7 @@
  * allowed keys derived from the defaults, every value checked. All durations are
  * milliseconds.
  */
+import { defaultAppName } from './app-name.js';
 import { ConfigError } from './errors.js';
 import type { ReconnectOptions } from './backoff.js';
 import type { CircuitBreakerOptions } from './breaker.js';
@@ -89,7 +90,8 @@ export interface CommonPoolOptions {
   name?: string;
   /**
    * Application name, the prefix of every server-side connection name.
-   * @default `npm_package_name`, else 'app'
+   * @default `npm_package_name`, else the `name` of the nearest package.json (above the
+   * main module, else the working directory), else the main script's file name, else 'app'
    */
   app?: string;
   /**
@@ -382,7 +384,7 @@ export function resolveCommonOptions(
   const get = <K extends keyof typeof DEFAULTS>(k: K): unknown => (input[k] === undefined ? DEFAULTS[k] : input[k]);
 
   const app =
-    input.app === undefined ? (env.npm_package_name?.replace(/[^\w.-]/g, '_').slice(0, MAX_NAME_LENGTH) || 'app') : c.name('app', input.app);
+    input.app === undefined ? defaultAppName({ env }) : c.name('app', input.app);
   const max = c.int('max', get('max'), 1, MAX_CONNECTIONS);
   const min = c.int('min', get('min'), 0);
   if (min > max) c.fail('min', `<= max (${max})`, min);

@@ -7,7 +7,7 @@ import { fullJitter } from './backoff.js';
 import { Breaker, type Transition } from './breaker.js';
 import { Budget } from './budget.js';
 import { HealthMonitor } from './health.js';
-import { contextStorage, type Scope } from './context.js';
+import { cheapContext, contextStorage, type Scope } from './context.js';
 import type { Driver } from './driver.js';
 import {
   AcquireTimeoutError,
@@ -433,9 +433,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   /**
    * Runs `fn(arg)` (no closure per call) while `lease` counts as held by the current async context, so an
    * acquire inside it is seen as nested. Reuses the request's scope (`runWithTag`,
-   * the tag helpers); opens one of its own only when stacks are captured 'always'
-   * (tests, development), since on Node 20 a first `AsyncLocalStorage.run` turns on
-   * promise hooks for the whole process.
+   * the tag helpers); opens one of its own on Node >= 24 (`cheapContext`), and before
+   * that only when stacks are captured 'always' (tests, development), since on Node 20
+   * and 22 a first `AsyncLocalStorage.run` turns on promise hooks for the whole process.
    */
   holding<A, T>(lease: Lease<C, F>, fn: (arg: A) => T, arg: A): T {
     if (this.options.onNestedAcquire === 'ignore') return fn(arg);
@@ -447,7 +447,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       return fn(arg);
     }
     const ld = this.options.leakDetection;
-    if (ld !== false && ld.captureStacks === 'always') return contextStorage.run({ tag: rec.tag, held: [rec] }, fn, arg);
+    // Node >= 24: always (no promise hooks); before, only when stacks are captured 'always'
+    if (cheapContext || (ld !== false && ld.captureStacks === 'always')) return contextStorage.run({ tag: rec.tag, held: [rec] }, fn, arg);
     return fn(arg);
   }
 
@@ -960,7 +961,11 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       const limit = Error.stackTraceLimit;
       Error.stackTraceLimit = 0;
       try {
-        for (const { w, waitedMs, snapshot } of waits) w.reject(this.#timeoutError(w, waitedMs, summary, snapshot, failing));
+        for (const { w, waitedMs, snapshot } of waits) {
+          const err = this.#timeoutError(w, waitedMs, summary, snapshot, failing);
+          this.#logError(err.message); // rate-limited: a burst of timeouts is a few lines
+          w.reject(err);
+        }
       } finally {
         Error.stackTraceLimit = limit;
       }
@@ -1656,15 +1661,13 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const u = this.#active / this.options.max;
     const level = u >= sat.critical ? 2 : u >= sat.warn ? 1 : 0;
     if (level === this.#satLevel) return;
-    const rising = level > this.#satLevel;
     this.#satLevel = level;
     const name = level === 2 ? 'critical' : level === 1 ? 'warn' : 'ok';
     if (this.events.active) {
       this.#emit({ type: 'saturation', pool: this.name, driver: this.kind, time: Date.now(), level: name, utilization: u });
     }
-    if (rising) {
-      this.#logError(`lifeguard: pool "${this.name}": utilization ${Math.round(u * 100)}% (${this.#active}/${this.options.max} in use) crossed ${name}`);
-    }
+    // no log line: a pool in full use is not news (the event says it); what users act on is
+    // logged where it happens (acquire timeouts, leaks, connection failures)
   }
 
   #emit(e: LifeguardEvent): void {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, createPgPool, getPoolManager } from '../../../src/index.js';
 import { closeAfterTest, recordingLogger } from '../../helpers/pools.js';
 import { unique } from '../../helpers/unique.js';
+import { DATABASE_URL, REDIS_URL } from '../../helpers/env.js';
 
 const bad: [string, Record<string, unknown>, RegExp][] = [
   ['negative max', { max: -1 }, /option max must be an integer from 1 to 10000, got -1/],
@@ -94,7 +95,7 @@ describe('getPoolManager()', () => {
     const lg = getPoolManager();
     expect(getPoolManager()).toBe(lg);
     const name = unique('m');
-    const opts = { connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 3, logger: recordingLogger() };
+    const opts = { connectionString: DATABASE_URL, max: 3, logger: recordingLogger() };
     const a = lg.pg(name, opts);
     closeAfterTest(a);
     expect(lg.pg(name, { ...opts })).toBe(a);
@@ -110,7 +111,7 @@ describe('getPoolManager()', () => {
   it('close() closes every pool it made and returns what it forced', async () => {
     const lg = getPoolManager();
     const name = unique('m');
-    const pool = lg.pg(name, { connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 2, logger: recordingLogger() });
+    const pool = lg.pg(name, { connectionString: DATABASE_URL, max: 2, logger: recordingLogger() });
     const lease = await pool.acquire();
     const result = await lg.close({ timeoutMs: 50 });
     expect(result.forced.map((f) => f.id)).toContain(lease.id);
@@ -122,8 +123,8 @@ describe('lg.fromEnv()', () => {
   it('creates working "default" pools from REDIS_URL and DATABASE_URL', async () => {
     const lg = getPoolManager();
     const { redis, pg } = lg.fromEnv({
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+      REDIS_URL,
+      DATABASE_URL,
       REDIS_MAX_CONNECTIONS: '3',
       PG_MAX_CONNECTIONS: '2',
     });
