@@ -12,6 +12,7 @@
  */
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { loadIoredis } from '../core/peer.js';
+import { closeBounded } from './connection.js';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import type { OptionChecker } from '../core/options.js';
 import { scrubError } from '../core/redact.js';
@@ -225,20 +226,7 @@ export class ClusterDriver implements Driver<Cluster, Cluster> {
 
 /** QUIT on every node when ready, else disconnect; bounded. */
 export function closeCluster(c: Cluster, timeoutMs: number): Promise<void> {
-  if (c.status === 'end') return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      c.disconnect();
-      resolve();
-    }, timeoutMs);
-    timer.unref?.();
-    c.once('end', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    if (c.status === 'ready') c.quit().catch(() => c.disconnect());
-    else c.disconnect();
-  });
+  return closeBounded(c, timeoutMs);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -194,3 +194,21 @@ export async function openBounded(r: Redis, timeoutMs: number, target: string, w
     watch.stop();
   }
 }
+
+/** QUIT when ready, else disconnect; either way within `timeoutMs` (then disconnect). */
+export function closeBounded(r: Redis | Cluster, timeoutMs: number): Promise<void> {
+  if (r.status === 'end') return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      r.disconnect();
+      resolve();
+    }, timeoutMs);
+    timer.unref?.();
+    r.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (r.status === 'ready') r.quit().catch(() => r.disconnect());
+    else r.disconnect();
+  });
+}

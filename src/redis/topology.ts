@@ -8,8 +8,8 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { loadIoredis } from '../core/peer.js';
 import type { Driver } from '../core/driver.js';
-import { ClusterDriver, closeCluster, countPerNode, openCluster, type RedisNodeStats } from './cluster.js';
-import { applyCommandTimeout, boundHandshake } from './connection.js';
+import { ClusterDriver, countPerNode, openCluster, type RedisNodeStats } from './cluster.js';
+import { applyCommandTimeout, boundHandshake, closeBounded } from './connection.js';
 import { commandTimeoutOf, connectionOptions, RedisDriver } from './driver.js';
 import type { ResolvedRedisOptions } from './options.js';
 
@@ -88,21 +88,7 @@ export class Topology<C extends RedisClient> {
   }
 }
 
-/** Closes a client: QUIT when connected, else disconnect; bounded by `timeoutMs`. */
+/** Closes a client (a cluster: every node): QUIT when connected, else disconnect; bounded by `timeoutMs`. */
 export function closeClient(r: RedisClient, timeoutMs: number): Promise<void> {
-  if (r instanceof loadIoredis().Cluster) return closeCluster(r as Cluster, timeoutMs);
-  if (r.status === 'end') return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      r.disconnect();
-      resolve();
-    }, timeoutMs);
-    timer.unref?.();
-    r.once('end', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    if (r.status === 'ready') r.quit().catch(() => r.disconnect());
-    else r.disconnect();
-  });
+  return closeBounded(r, timeoutMs);
 }
