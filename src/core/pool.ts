@@ -35,7 +35,7 @@ import { type QueuedWaiter, WaiterQueue } from './waiters.js';
 /** A connection idle longer than this is checked before it is handed out. */
 export const VALIDATE_AFTER_IDLE_MS = 1000;
 const RELEASE_NOT_RECORDED = "an unrecorded site (release sites are captured with leakDetection.captureStacks 'always')";
-/** The tag of the health check's own short lease; leak reports leave it out. */
+/** The tag of internal short leases (health checks used to take one); leak reports leave them out. */
 export const HEALTH_CHECK_TAG = 'lifeguard:health-check';
 /** How long `close()` waits for leases by default before forcing them. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
@@ -135,7 +135,8 @@ const DEFAULT_BEHAVIOUR: CoreBehaviour = { openMin: true };
 export interface CloseOptions {
   /**
    * How long to wait for outstanding leases (and, with `serveWaiters`, queued callers)
-   * before forcing them; `undefined` waits as long as they take (pg.Pool's `end()`).
+   * before forcing them; `Infinity` waits as long as they take (pg.Pool's `end()`).
+   * @default 10000
    */
   readonly timeoutMs?: number | undefined;
   /**
@@ -266,6 +267,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   #forceTimer: ReturnType<typeof setTimeout> | undefined;
   /** When `close()` forces what is still out (performance.now() clock); Infinity: not armed. */
   #forceAt = Infinity;
+  /** close() has finished: a later call only returns its result. */
+  #closeDone = false;
   #closePromise: Promise<CloseResult> | undefined;
   #onDrained: (() => void) | undefined;
   readonly #sweeper: ReturnType<typeof setInterval>;
@@ -314,7 +317,11 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       hc === false
         ? undefined
         : new HealthMonitor(hc, {
-            check: () => (hooks.healthCheck ? hooks.healthCheck() : this.#defaultHealthCheck()),
+            check: () => {
+              const p = hooks.healthCheck ? hooks.healthCheck() : this.#defaultHealthCheck();
+              this.#track(p.catch(noop)); // close() waits for (or cuts) a check in flight
+              return p;
+            },
             onSuccess: () => this.connectionSuccess(),
             onChange: (healthy, detail) => this.#onHealthChange(healthy, detail),
           });
@@ -803,7 +810,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    * gaps, so that every pool of every process does not reconnect in the same instant.
    */
   #refillSpread(): void {
-    if (!this.#behaviour.openMin || this.#closing || this.#breakerTripped || this.#all.size + this.#creating >= this.options.min) {
+    if (!this.#behaviour.openMin || this.#closing || this.#breakerTripped || this.#all.size + this.#creating >= Math.min(this.options.min, this.#ceiling ?? Infinity)) {
       this.#refilling = false;
       return;
     }
@@ -868,7 +875,11 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   async #defaultHealthCheck(): Promise<void> {
     if (this.#closing) return;
     const conn = this.#idle.pop();
-    if (conn === undefined) return;
+    if (conn === undefined) {
+      // nothing to check: a pass, unless connecting is failing (a pass would close an open circuit unprobed)
+      if (this.#attempt > 0 || this.#breakerTripped) throw new Error(`no connection works (${errorMessage(this.#lastConnectError ?? 'connecting is failing')})`);
+      return;
+    }
     this.#validating++;
     const timeoutMs = this.healthCheckTimeoutMs;
     let ok = false;
@@ -1082,15 +1093,16 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     if (this.#closing && (!this.#serveWaiters || this.#waiters.size === 0)) return;
     if (this.#attempt > 0 || this.#breakerTripped) {
       // after a failure: one attempt at a time, after a full-jitter backoff, while callers wait or min asks for more
-      if (this.#creating > 0 || (this.#waiters.size === 0 && this.#all.size >= this.options.min)) return;
+      if (this.#creating > 0 || (this.#waiters.size === 0 && (!this.#behaviour.openMin || this.#all.size >= this.options.min))) return;
       const wait = this.#retryAt - performance.now();
       if (wait > 0) {
         if (this.#retryTimer === undefined) {
-          // referenced: callers wait for this retry (unref'd once none is left)
           this.#retryTimer = setTimeout(() => {
             this.#retryTimer = undefined;
             this.#grow();
           }, wait);
+          // referenced while callers wait for this retry; a refill of min alone keeps no process alive
+          if (this.#waiters.size === 0) this.#retryTimer.unref?.();
         }
         return;
       }
@@ -1248,7 +1260,8 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         if (this.events.active) {
           this.#emit({ type: 'error', pool: this.name, driver: this.kind, time: Date.now(), error, connectionId: undefined });
         }
-        const limit = this.#driver.isLimitError?.(err) === true;
+        // the drivers know the values they threw (a hook's rejection need not be an Error)
+        const limit = this.#driver.isLimitError?.(thrown) === true;
         if (limit && this.#working() + this.#creating > 0) {
           // the server's connection limit, while other connections of the pool work: a ceiling, not an outage
           this.#limitReached(error, probe);
@@ -1256,7 +1269,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
           if (this.#closing) this.#checkDrained();
           return;
         }
-        if (this.#driver.isConnectFailure?.(err) === false) {
+        if (this.#driver.isConnectFailure?.(thrown) === false) {
           // the server and network work (the application's connect hook failed): the caller
           // it was opened for gets that error; no backoff, nothing for the breaker
           if (this.#waiters.size > this.#creating + this.#validating + this.#resetting) {
@@ -1824,8 +1837,10 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
 
   /** Forces outstanding leases back `timeoutMs` from now (the earliest of several calls wins). */
   #armForce(timeoutMs: number): void {
-    if (this.#forceTimer !== undefined || this.#forceClose) return;
-    this.#forceAt = performance.now() + timeoutMs;
+    const at = performance.now() + timeoutMs;
+    if (this.#forceClose || this.#closeDone || at >= this.#forceAt) return;
+    clearTimeout(this.#forceTimer);
+    this.#forceAt = at;
     this.#forceTimer = setTimeout(() => {
       this.#forceClose = true;
       this.#checkDrained();
@@ -1869,6 +1884,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       this.#driver.forceClose?.();
       await this.#settle(performance.now() + CLOSE_GRACE_MS);
     }
+    this.#closeDone = true;
     return { forced };
   }
 

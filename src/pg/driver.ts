@@ -98,6 +98,7 @@ export class PgDriver implements Driver<pg.Client, PgPoolClient> {
       });
     } catch (err) {
       this.#log('client failed to connect');
+      this.#opening.delete(client);
       void this.destroy(client);
       throw scrubError(err, this.#opts.secrets);
     }

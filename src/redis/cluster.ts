@@ -12,13 +12,13 @@
  */
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { loadIoredis } from '../core/peer.js';
-import { closeBounded } from './connection.js';
+import { applyCommandTimeout, closeBounded } from './connection.js';
 import type { Driver, LeaseHandle } from '../core/driver.js';
 import type { OptionChecker } from '../core/options.js';
 import { scrubError } from '../core/redact.js';
 import type { ServerAddress } from '../core/meter.js';
 import { connState, leaseClient } from './client.js';
-import { connectionOptions } from './driver.js';
+import { commandTimeoutOf, connectionOptions } from './driver.js';
 import type { ResolvedRedisOptions } from './options.js';
 
 /** The `cluster` option of a Redis pool: the seed nodes and any ioredis `ClusterOptions`. */
@@ -94,7 +94,10 @@ function nodeAddress(n: ClusterNode): { host: string; port: number; key: string 
 /** A new cluster client of this pool: node connections carry the pool's name (CLIENT SETNAME). */
 export function openCluster(opts: ResolvedRedisOptions, cluster: ResolvedCluster, extra: Partial<ClusterOptions>, node: RedisOptions = {}): Cluster {
   const redisOptions = connectionOptions(opts, node);
-  return new (loadIoredis().Cluster)([...cluster.nodes], { ...cluster.options, ...extra, redisOptions });
+  const c = new (loadIoredis().Cluster)([...cluster.nodes], { ...cluster.options, ...extra, redisOptions });
+  // connectionOptions() leaves ioredis's commandTimeout out: lifeguard applies it, sparing blocking commands
+  applyCommandTimeout(c, commandTimeoutOf(opts));
+  return c;
 }
 
 /** The connections a cluster client has open now: node connections and its subscriber connections. */

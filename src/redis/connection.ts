@@ -18,19 +18,20 @@ export function isBlockingCommand(name: string): boolean {
 
 let CommandClass: typeof Command | undefined;
 
-type SendCommand = Redis['sendCommand'];
-
 /**
  * ioredis's `commandTimeout`, except for blocking commands (`BLPOP key 0` must block
  * as long as it likes). lifeguard takes the option out of what ioredis sees and
- * applies it here; nothing is installed when it is not set.
+ * applies it here, on a server's client and on a cluster client alike (every argument
+ * is passed on: a cluster's `sendCommand` takes a node as well); nothing is installed
+ * when it is not set.
  */
-export function applyCommandTimeout(r: Redis, timeoutMs: number | undefined): void {
+export function applyCommandTimeout(r: Redis | Cluster, timeoutMs: number | undefined): void {
   if (timeoutMs === undefined) return;
-  const send = r.sendCommand;
-  r.sendCommand = function (this: Redis, command: Command, stream?: Parameters<SendCommand>[1]): unknown {
+  const c = r as unknown as { sendCommand(command: Command, ...rest: unknown[]): unknown };
+  const send = c.sendCommand;
+  c.sendCommand = function (this: unknown, command: Command, ...rest: unknown[]): unknown {
     if (!isBlockingCommand(command.name)) command.setTimeout(timeoutMs);
-    return send.call(this, command, stream);
+    return send.call(this, command, ...rest);
   };
 }
 
@@ -92,7 +93,21 @@ export class OpenWatch {
     this.#accepted = true;
   };
 
+  /**
+   * Where to ask the server again: the options' host and port of a single server. Not
+   * for a Sentinel-managed master (the options name the sentinels; the socket is gone by
+   * the time the failure is seen, so its address cannot be read) nor a cluster.
+   */
+  readonly #remote: { host: string; port: number } | { path: string } | undefined;
+
   constructor(readonly r: Redis | Cluster) {
+    const o = (r as unknown as { options?: { host?: string; port?: number; path?: string | null; sentinels?: unknown[] | null } }).options;
+    this.#remote =
+      o === undefined || (o.sentinels?.length ?? 0) > 0 || r instanceof loadIoredis().Cluster
+        ? undefined
+        : o.path
+          ? { path: o.path }
+          : { host: o.host ?? '127.0.0.1', port: o.port ?? 6379 };
     r.on('error', this.#onError);
     r.once('connect', this.#onConnect);
   }
@@ -113,7 +128,6 @@ export class OpenWatch {
     this.r.removeListener('connect', this.#onConnect);
   }
 
-  /** The error that says why opening failed, given what `connect()` rejected with. */
   /**
    * The error that says why opening failed, given what `connect()` rejected with.
    * Redis at `maxclients` accepts, writes its error and closes, and ioredis, writing its
@@ -127,7 +141,7 @@ export class OpenWatch {
     const generic = !(err instanceof Error) || err.message === 'Connection is closed.' || /EPIPE|ECONNRESET/.test(err.message);
     if (this.#reply !== undefined) return this.#reply;
     if (!generic || !this.#accepted) return generic && last instanceof Error ? last : err;
-    const words = await firstWords(this.r, Math.min(timeoutMs, FIRST_WORDS_MS));
+    const words = this.#remote === undefined ? '' : await firstWords(this.#remote, Math.min(timeoutMs, FIRST_WORDS_MS));
     if (isRedisLimitError(new Error(words))) {
       return new Error(`lifeguard: redis ${target}: the server refused the connection: ${words.replace(/^-/, '').trim()}`, { cause: last ?? err });
     }
@@ -142,15 +156,14 @@ export class OpenWatch {
 const FIRST_WORDS_MS = 500;
 
 /**
- * Connects once more to where `r` connects and returns what the server says on its
- * own, without a command (Redis at maxclients says why it closes; a healthy one says
+ * Connects once more to the server and returns what it
+ * says on its own, without a command (Redis at maxclients says why it closes; a healthy one says
  * nothing): the first line, or '' when it closes or stays silent for `timeoutMs`.
  */
-export function firstWords(r: Redis | Cluster, timeoutMs: number): Promise<string> {
-  const o = (r as unknown as { options?: { host?: string; port?: number; path?: string | null } }).options ?? {};
+export function firstWords(to: { host: string; port: number } | { path: string }, timeoutMs: number): Promise<string> {
   return new Promise<string>((resolve) => {
     let text = '';
-    const socket = o.path ? createConnection({ path: o.path }) : createConnection({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379 });
+    const socket = 'path' in to ? createConnection({ path: to.path }) : createConnection({ host: to.host, port: to.port });
     const done = (): void => {
       clearTimeout(timer);
       socket.destroy();

@@ -13,6 +13,7 @@ import { LogLimiter, safeLog } from '../core/logger.js';
 import type { AcquireOptions } from '../core/options.js';
 import { CLOSE_GRACE_MS, type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
 import { poolClosed } from '../core/closed.js';
+import { loadIoredis } from '../core/peer.js';
 import { scrubError, toError } from '../core/redact.js';
 import { registry } from '../core/registry.js';
 import { BUDGET_KEY, BUDGET_REFRESH_MS, BUDGET_STALE_S, BUDGET_TTL_S } from './budget.js';
@@ -72,6 +73,8 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
   readonly #publishTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: RedisPoolOptions = {}) {
+    // without ioredis, fail here (a ConfigError naming the package), before any part of the pool exists
+    loadIoredis();
     const opts = resolveRedisOptions(options);
     this.#opts = opts;
     this.#hub = new EventHub(registry.hub, opts.common.logger);
@@ -95,7 +98,12 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
       core,
       tracker: this.#tracker,
       acquireTimeoutMs: opts.common.acquireTimeoutMs,
-      open: (overrides) => this.#topology.duplicate((times: number) => core.retryStrategy(times), overrides),
+      open: (overrides) => {
+        const copy = this.#topology.duplicate((times: number) => core.retryStrategy(times), overrides);
+        // first, before the library's listeners: an AUTH error carries the password in command.args
+        copy.prependListener('error', (err: unknown) => void scrubError(err, opts.secrets));
+        return copy;
+      },
       close: (c) => closeClient(c, opts.common.connectTimeoutMs),
       site: () => this.#core.longLivedSite(this.client.duplicate),
       closing: () => this.#core.closing,
@@ -152,7 +160,8 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
       const own = Object.prototype.hasOwnProperty.call(client, 'sendCommand');
       const send = client.sendCommand;
       this.#beforeFailFast = own ? send : undefined;
-      this.#failFast = client.sendCommand = function (this: Redis, command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
+      // every argument passed on: a cluster client's sendCommand takes a node as well
+      this.#failFast = client.sendCommand = function (this: Redis, command: Command, ...rest: unknown[]): unknown {
         // 'connect': the handshake of a reconnection (AUTH, SELECT, CLIENT SETNAME, the ready check) goes through
         if (this.status !== 'ready' && this.status !== 'connect' && core.circuitTripped) {
           const err = core.circuitOpenError();
@@ -161,8 +170,8 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
             return command.promise;
           }
         }
-        return send.call(this, command, stream);
-      };
+        return (send as (this: Redis, c: Command, ...r: unknown[]) => unknown).call(this, command, ...rest);
+      } as Redis['sendCommand'];
     }
     if (client.status !== 'ready') {
       const err = core.circuitOpenError();
@@ -384,9 +393,17 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
           timer = setTimeout(() => reject(new Error(`lifeguard: redis pool "${this.name}": no ready ${kind} connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
         }),
       ]);
+      // a SELECT the server refused (db out of range) leaves a ready connection on db 0: refuse it
+      if (watch.reply !== undefined) throw watch.reply;
+      // close() ran while this connection was opened: its closeAll() did not see it
+      if (this.#core.closing) throw new PoolClosedError(this.name);
       opened = true;
     } catch (err) {
       raw.disconnect();
+      if (err instanceof PoolClosedError) {
+        this.#core.budget.give(kind);
+        throw err;
+      }
       // asked while its permit is still held: the server never sees more than the budget
       const reason = scrubError(await watch.reason(err, this.#opts.target, connectTimeoutMs), this.#opts.secrets);
       this.#core.budget.give(kind);
@@ -441,11 +458,17 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
    * subscribers and dedicated connections included.
    */
   close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
-    this.#closed ??= (async () => {
-      const timeoutMs = opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    const timeoutMs = opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    if (this.#closed !== undefined) {
+      // concurrent and repeated calls share one close; a finite timeout bounds one still draining
+      if (timeoutMs !== Infinity) this.#core.close({ timeoutMs }).catch(() => undefined);
+      return this.#closed;
+    }
+    this.#closed = (async () => {
       // one deadline for everything: leases, then subscribers, dedicated connections and the shared client
       const deadline = performance.now() + timeoutMs;
-      const left = (): number => Math.max(CLOSE_GRACE_MS, Math.round(deadline - performance.now()));
+      const left = (): number =>
+        timeoutMs === Infinity ? this.#opts.common.connectTimeoutMs : Math.max(CLOSE_GRACE_MS, Math.round(deadline - performance.now()));
       const result = await this.#core.close({ timeoutMs }).catch((err: unknown) => {
         this.#closed = undefined; // a bad timeoutMs: the pool is not closing
         throw err;
