@@ -112,6 +112,13 @@ export function installBouncerCheck(client: pg.Client, b: ResolvedBouncer, pool:
     const problem = bouncerProblem(b, args, tx === 'T' || tx === 'E');
     if (problem !== undefined) {
       const err = bouncerRefusal(pool, problem.feature, problem.what);
+      const first = args[0] as { submit?: unknown; emit?(event: string, e: Error): unknown } | null | undefined;
+      if (typeof first === 'object' && first !== null && typeof first.submit === 'function' && typeof first.emit === 'function') {
+        // a submittable (a Cursor, a QueryStream) reports through its own 'error' event
+        const q = first;
+        process.nextTick(() => q.emit!('error', err));
+        return q;
+      }
       const cb = args[args.length - 1];
       if (typeof cb === 'function') {
         process.nextTick(() => (cb as (e: Error) => void)(err));

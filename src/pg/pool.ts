@@ -290,6 +290,12 @@ export class LifeguardPgPool extends PgPoolBase {
       if (this.#driver.isLimitError(err)) throw this.#tracker.limitError('listener', err);
       throw err;
     }
+    if (this.#core.closing) {
+      // close() ran while it was opened: its closeAll() did not see this one
+      await this.#driver.destroy(client);
+      this.#core.budget.give('listener');
+      throw new PoolClosedError(this.name);
+    }
     const driver = this.#driver;
     const core = this.#core;
     const conn = { client };
@@ -554,7 +560,13 @@ function querySubmittable(
       q.once('end', finish);
       q.once('error', finish);
       const client = rec.conn.raw;
-      rawQuery(client).call(client, q, values);
+      try {
+        rawQuery(client).call(client, q, values);
+      } catch (err) {
+        // refused before anything was sent: the connection is fine, the submittable gets the error
+        finish();
+        q.emit('error', err);
+      }
     },
     (err: unknown) => q.emit('error', err),
   );
