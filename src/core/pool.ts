@@ -577,7 +577,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     // callers beyond maxWaiting (not counting those a connection is on its way for) are refused at once
-    if (this.#waiters.size >= this.options.maxWaiting + this.budget.available + this.#creating + this.#validating + this.#resetting) {
+    if (this.#waiters.size >= this.options.maxWaiting + this.#openable() + this.#creating + this.#validating + this.#resetting) {
       return Promise.reject(this.#queueFullError());
     }
     return new Promise<Lease<C, F>>((resolve, reject) => {
@@ -610,7 +610,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
         !w.settled &&
         !this.#exhausted &&
         this.#idle.length === 0 &&
-        this.budget.available === 0 &&
+        this.#openable() === 0 &&
         this.#creating + this.#validating + this.#resetting === 0
       ) {
         this.#exhausted = true;
@@ -1137,6 +1137,13 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   }
 
   /** Room under the connection-limit ceiling; lets one probe through when one is due. */
+  /** Connections the pool may still open: free budget permits, and no more than a connection ceiling allows. */
+  #openable(): number {
+    const free = this.budget.available;
+    const c = this.#ceiling;
+    return c === undefined ? free : Math.max(0, Math.min(free, c - this.#all.size - this.#creating));
+  }
+
   #belowCeiling(): boolean {
     const c = this.#ceiling;
     if (c === undefined || this.#all.size + this.#creating < c) return true;
