@@ -12,10 +12,10 @@ import { AcquireTimeoutError, ConfigError, ConnectionLimitError } from './errors
 import { MAX_DURATION_MS } from './options.js';
 import { describeValue } from './redact.js';
 import type { LeaseInfo } from './events.js';
-import { formatSite, formatStack, type SiteHolder } from './site.js';
+import type { SiteHolder } from './site.js';
 import type { CorePool } from './pool.js';
 import { leakChannel, publishLeak } from './channels.js';
-import { leakBlock } from './leaks.js';
+import { describeSite, leakBlock, type SiteContext } from './leaks.js';
 import { safeLog } from './logger.js';
 
 /** What the tracker keeps of one dedicated connection. Must not reference its handle. */
@@ -166,7 +166,7 @@ export class DedicatedTracker {
 
   list(): DedicatedInfo[] {
     const now = performance.now();
-    return [...this.#live].map((s) => info(s, this.#core.name, now));
+    return [...this.#live].map((s) => info(s, this.#core.name, now, this.#core.siteContext));
   }
 
   /**
@@ -188,7 +188,7 @@ export class DedicatedTracker {
 
   #onLost(state: DedicatedState): void {
     if (state.closed) return;
-    const lease = info(state, this.#core.name, performance.now());
+    const lease = info(state, this.#core.name, performance.now(), this.#core.siteContext);
     void this.close(state, budgetKind(state));
     const core = this.#core;
     core.meter.leaks['subscriber-lost']++;
@@ -204,15 +204,18 @@ function budgetKind(s: DedicatedState): BudgetKind {
   return s.kind;
 }
 
-function info(s: DedicatedState, pool: string, now: number): DedicatedInfo {
+/** The pool's site rules (ignoreFrames, why a site is missing) apply as they do to leases. */
+function info(s: DedicatedState, pool: string, now: number, ctx: SiteContext): DedicatedInfo {
+  const d = describeSite(s.site, ctx);
   return Object.freeze({
     id: s.id,
     pool,
     kind: s.kind,
     ageMs: Math.round(now - s.createdAt),
     tag: s.tag,
-    site: formatSite(s.site),
-    stack: formatStack(s.site),
+    site: d.site,
+    stack: d.stack,
+    noSite: d.noSite,
     channels: [...s.channels],
     patterns: [...s.patterns],
     lastMessageAt: s.lastMessageAt,

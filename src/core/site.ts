@@ -188,9 +188,4 @@ export function formatSite(holder: SiteHolder | undefined): string | undefined {
   return holder === undefined ? undefined : siteText(parseSite(holder, NO_IGNORE));
 }
 
-/** The stack block of a capture (no ignore list). */
-export function formatStack(holder: SiteHolder | undefined): string | undefined {
-  return holder === undefined ? undefined : stackText(parseSite(holder, NO_IGNORE));
-}
-
 const NO_IGNORE: readonly FrameMatcher[] = [];
