@@ -1531,6 +1531,27 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return describeSite(rec.site, this.#siteCtx).site;
   }
 
+  /** The raw connection of a lease, for an adapter's own fast paths (`pool.query`). */
+  rawOf(lease: Lease<C, F>): C {
+    return lease[kRecord].conn.raw;
+  }
+
+  /** Ends a lease from lifeguard's own code (no release-site capture); a no-op once it is released. */
+  endLease(lease: Lease<C, F>, error: unknown): void {
+    const rec = lease[kRecord];
+    if (!rec.released) this.releaseLease(rec, error, undefined);
+  }
+
+  /** Releases a lease from a user's release function `entry` (its line is the release site). */
+  releaseFrom(lease: Lease<C, F>, error: unknown, entry: Entry): void {
+    this.releaseLease(lease[kRecord], error, entry);
+  }
+
+  /** Stops garbage-collection tracking of a lease whose handle the pool keeps anyway (pg `connect()`). */
+  untrack(lease: Lease<C, F>): void {
+    lease[kRecord].handle = undefined;
+  }
+
   /** @internal */
   wrapLease(rec: LeaseRecord<C>, lease: Lease<C, F>): F {
     return this.#driver.wrap(rec.conn.raw, lease);
