@@ -135,7 +135,7 @@ export class PoolClosedError extends LifeguardError {
  */
 export class LeaseReleasedError extends LifeguardError {
   readonly code = 'LEASE_RELEASED' as const;
-  /** Id of the lease. */
+  /** Id of the lease (or of the subscriber, listener or dedicated connection). */
   readonly leaseId: number;
   /** Where the lease was acquired (first user frame), when captured. */
   readonly acquiredAt: string | undefined;
@@ -149,13 +149,19 @@ export class LeaseReleasedError extends LifeguardError {
     releasedAt: string | undefined;
     /** Set when the lease's connection died: why. */
     died?: string | undefined;
+    /** What was used: a lease (the default) or a closed subscriber, listener or dedicated connection. */
+    handle?: 'lease' | 'subscriber' | 'listener' | 'dedicated connection' | undefined;
   }) {
+    const handle = init.handle ?? 'lease';
     super(
-      init.died !== undefined
-        ? `lifeguard: pool "${init.pool}": ${init.what} lease #${init.leaseId}, whose connection died (${init.died}); ` +
-            `the pool closed it and freed its permit: acquire a new lease (acquired at ${init.acquiredAt ?? 'an unrecorded site'})`
-        : `lifeguard: pool "${init.pool}": ${init.what} lease #${init.leaseId} after it was released` +
-            ` (acquired at ${init.acquiredAt ?? 'an unrecorded site'}, released at ${init.releasedAt ?? 'an unrecorded site'})`,
+      handle !== 'lease'
+        ? `lifeguard: pool "${init.pool}": ${init.what} ${handle} #${init.leaseId} after it was closed` +
+            ` (opened at ${init.acquiredAt ?? 'an unrecorded site'})`
+        : init.died !== undefined
+          ? `lifeguard: pool "${init.pool}": ${init.what} lease #${init.leaseId}, whose connection died (${init.died}); ` +
+              `the pool closed it and freed its permit: acquire a new lease (acquired at ${init.acquiredAt ?? 'an unrecorded site'})`
+          : `lifeguard: pool "${init.pool}": ${init.what} lease #${init.leaseId} after it was released` +
+              ` (acquired at ${init.acquiredAt ?? 'an unrecorded site'}, released at ${init.releasedAt ?? 'an unrecorded site'})`,
       { pool: init.pool },
     );
     this.leaseId = init.leaseId;
