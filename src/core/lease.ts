@@ -68,6 +68,11 @@ export const kEnd = Symbol('lifeguard.leaseEnd');
 /** @internal a facade method called when its lease ends (drops listeners it added). */
 export const kDetach = Symbol.for('lifeguard.detach');
 
+/** @internal the record of a lease, for the engine. */
+export function recordOf<C>(lease: Lease<C, unknown>): LeaseRecord<C> {
+  return lease[kRecord];
+}
+
 /**
  * A connection checked out of a pool. Release it exactly once (`release()`,
  * `destroy()`, or `await using`); afterwards its `client` throws `LEASE_RELEASED`.

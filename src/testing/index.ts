@@ -7,15 +7,13 @@ import { LeakError } from '../core/errors.js';
 import type { LeaseInfo } from '../core/events.js';
 import { formatDuration } from '../core/leaks.js';
 import { noSiteText } from '../core/site.js';
-import { HEALTH_CHECK_TAG } from '../core/pool.js';
 import { registry } from '../core/registry.js';
 import { quoteTag } from '../core/text.js';
 
-/** Everything still out in the process's open pools, oldest first (not the health checks' own leases). */
+/** Everything still out in the process's open pools, oldest first. */
 export function leakReport(): LeaseInfo[] {
   return [...registry.pools]
     .flatMap((p) => p.leases())
-    .filter((l) => l.tag !== HEALTH_CHECK_TAG)
     .sort((a, b) => b.ageMs - a.ageMs);
 }
 
