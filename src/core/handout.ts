@@ -6,6 +6,7 @@
 import type { Engine } from './engine.js';
 import type { Conn } from './lease.js';
 import type { Waiter } from './queue.js';
+import { describeValue } from './redact.js';
 
 export class Handout<C, F> {
   readonly #e: Engine<C, F>;
@@ -45,6 +46,25 @@ export class Handout<C, F> {
     } else {
       e.idle.push(conn, now ?? performance.now());
     }
+  }
+
+  /**
+   * Where a released connection goes: closed when the release failed it, it broke, it
+   * was closed under its holder, or its lifetime or uses are over; reset when dirty;
+   * else handed on.
+   */
+  returned(conn: Conn<C>, error: unknown, reset: string | undefined, now: number): void {
+    const e = this.#e;
+    const conns = e.conns;
+    if (error !== undefined) conns.destroy(conn, 'released-with-error', error === true ? undefined : describeValue(error));
+    else if (conn.broken !== undefined) conns.destroy(conn, 'error', conn.broken);
+    else if (reset !== undefined) {
+      // closed under the holder (a FATAL, a dead socket) or by the user: nothing to reset, out of the pool now
+      if (reset.startsWith('connection') || e.driver.isClosed?.(conn.raw) === true) conns.destroy(conn, 'error', reset);
+      else conns.reset(conn, reset);
+    } else if (conn.expiresAt <= now) conns.destroy(conn, 'lifetime', undefined);
+    else if (e.options.maxUses > 0 && conn.uses >= e.options.maxUses) conns.destroy(conn, 'max-uses', undefined);
+    else this.give(conn, now);
   }
 
   #grant(w: Waiter<C, F>, conn: Conn<C>, now: number): void {

@@ -15,8 +15,22 @@ import {
 } from './errors.js';
 import type { LeaseRecord } from './lease.js';
 import { siteOrReason } from './leaks.js';
-import type { ResolvedCommonOptions } from './options.js';
+import { type AcquireOptions, MAX_DURATION_MS, type ResolvedCommonOptions } from './options.js';
 import { describeValue } from './redact.js';
+
+/** The first bad option of an `acquire()`, checked before anything else happens, whether the call would wait or not. */
+export function badAcquireOptions(pool: string, opts: AcquireOptions): ConfigError | undefined {
+  if (typeof opts !== 'object' || opts === null) return optionError(pool, 'acquire', 'options', 'an object', opts);
+  const { timeoutMs, signal, tag } = opts;
+  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_DURATION_MS)) {
+    return optionError(pool, 'acquire', 'timeoutMs', `an integer from 1 to ${MAX_DURATION_MS}`, timeoutMs);
+  }
+  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) {
+    return optionError(pool, 'acquire', 'signal', 'an AbortSignal', signal);
+  }
+  if (tag !== undefined && typeof tag !== 'string') return optionError(pool, 'acquire', 'tag', 'a string', tag);
+  return undefined;
+}
 
 /** A bad option of `acquire()` or `close()`. */
 export function optionError(pool: string, call: 'acquire' | 'close', option: string, expected: string, value: unknown): ConfigError {

@@ -9,8 +9,7 @@ import { Connections } from './connections.js';
 import { contextStorage } from './context.js';
 import type { Driver } from './driver.js';
 import { type CoreBehaviour, Engine, type PoolHooks } from './engine.js';
-import type { CircuitOpenError } from './errors.js';
-import { PoolClosedError } from './errors.js';
+import { type CircuitOpenError, LeaseReleasedError, PoolClosedError } from './errors.js';
 import type { CircuitState, DriverKind, EventHub, LeaseInfo } from './events.js';
 import { Handout } from './handout.js';
 import { IdleSet } from './idle.js';
@@ -20,18 +19,16 @@ import { LeaseTable } from './lease-table.js';
 import { type SiteContext, type SiteSource, afterSites, describeSite } from './leaks.js';
 import { acquireChannel, traceAcquire } from './channels.js';
 import { PoolMeter, openMeter } from './meter.js';
-import { optionError } from './messages.js';
+import { badAcquireOptions } from './messages.js';
 import { NestedScope } from './nested.js';
-import { type AcquireOptions, MAX_DURATION_MS, type ResolvedCommonOptions } from './options.js';
+import type { AcquireOptions, ResolvedCommonOptions } from './options.js';
 import { AcquireQueue } from './queue.js';
-import { describeValue } from './redact.js';
 import { Resilience } from './resilience.js';
 import type { ScopedCall } from './scoped.js';
 import { Shutdown, type CloseOptions, type CloseResult } from './shutdown.js';
 import { formatSite, type SiteHolder } from './site.js';
 import { PoolCounters, type PoolStats } from './stats.js';
 import { Supply } from './supply.js';
-import { LeaseReleasedError } from './errors.js';
 
 export type { CoreBehaviour, PoolHooks } from './engine.js';
 export { CLOSE_GRACE_MS, DEFAULT_CLOSE_TIMEOUT_MS, type CloseOptions, type CloseResult } from './shutdown.js';
@@ -104,7 +101,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
    */
   acquire(opts: AcquireOptions | undefined, site: SiteSource | undefined, track: boolean): Promise<Lease<C, F>> {
     if (opts !== undefined) {
-      const bad = this.#badAcquireOptions(opts);
+      const bad = badAcquireOptions(this.name, opts);
       if (bad !== undefined) return Promise.reject(bad);
     }
     if (acquireChannel.hasSubscribers) return traceAcquire(this, opts, site, () => this.#checkout(opts, site, track));
@@ -202,21 +199,6 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     call.resolve(result);
   }
 
-  /** Every acquire option is checked before anything else happens, whether the call would wait or not. */
-  #badAcquireOptions(opts: AcquireOptions): Error | undefined {
-    const bad = (option: string, expected: string, value: unknown): Error => optionError(this.name, 'acquire', option, expected, value);
-    if (typeof opts !== 'object' || opts === null) return bad('options', 'an object', opts);
-    const { timeoutMs, signal, tag } = opts;
-    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_DURATION_MS)) {
-      return bad('timeoutMs', `an integer from 1 to ${MAX_DURATION_MS}`, timeoutMs);
-    }
-    if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) {
-      return bad('signal', 'an AbortSignal', signal);
-    }
-    if (tag !== undefined && typeof tag !== 'string') return bad('tag', 'a string', tag);
-    return undefined;
-  }
-
   // ---- release -----------------------------------------------------------------------
 
   /** Ends a lease: out of the table, reported, then the connection is closed, reset or handed on. */
@@ -243,15 +225,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     if (e.events.active) {
       e.emit({ type: 'release', pool: this.name, driver: this.kind, time: Date.now(), leaseId: rec.id, connectionId: conn.id, heldMs: now - rec.acquiredAt, tag: rec.tag, reset });
     }
-    if (failed) e.conns.destroy(conn, 'released-with-error', error === true ? undefined : describeValue(error));
-    else if (conn.broken !== undefined) e.conns.destroy(conn, 'error', conn.broken);
-    else if (reset !== undefined) {
-      // closed under the holder (a FATAL, a dead socket) or by the user: nothing to reset, out of the pool now
-      if (reset.startsWith('connection') || e.driver.isClosed?.(conn.raw) === true) e.conns.destroy(conn, 'error', reset);
-      else e.conns.reset(conn, reset);
-    } else if (conn.expiresAt <= now) e.conns.destroy(conn, 'lifetime', undefined);
-    else if (this.options.maxUses > 0 && conn.uses >= this.options.maxUses) e.conns.destroy(conn, 'max-uses', undefined);
-    else e.handout.give(conn, now);
+    e.handout.returned(conn, failed ? error : undefined, reset, now);
     // after the hand-over, so a connection passed straight to a waiter is no dip
     if (this.options.saturation !== false) e.counters.checkSaturation();
   }

@@ -44,6 +44,14 @@ export class FakeDriver implements Driver<FakeConn, FakeConn> {
       onBroken(err);
     };
   }
+  /** An error with `code: '53300'` is the server's connection limit (as PostgreSQL says it). */
+  isLimitError(error: unknown): boolean {
+    return (error as { code?: unknown } | undefined)?.code === '53300';
+  }
+  /** An error with `hook: true` is the application's connect hook failing on a working connection. */
+  isConnectFailure(error: unknown): boolean {
+    return (error as { hook?: unknown } | undefined)?.hook !== true;
+  }
   isClosed(conn: FakeConn): boolean {
     return conn.lost === true;
   }

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CorePool } from '../../../src/core/pool.js';
-import { EventHub, type LifeguardEvent } from '../../../src/core/events.js';
-import { resolveCommonOptions, type CommonPoolOptions } from '../../../src/core/options.js';
-import { silentLogger } from '../../../src/core/logger.js';
 import { runWithTag } from '../../../src/core/context.js';
 import { AcquireTimeoutError, NestedAcquireError } from '../../../src/core/errors.js';
 import { FakeDriver } from '../../helpers/fake-driver.js';
-
-function makePool(opts: CommonPoolOptions = {}, driver = new FakeDriver()) {
-  const hub = new EventHub(undefined, silentLogger);
-  const events: LifeguardEvent[] = [];
-  hub.add((e) => events.push(e));
-  const pool = new CorePool(driver, resolveCommonOptions({ logger: silentLogger, name: 'core', ...opts }), hub);
-  return { pool, driver, events };
-}
+import { makePool } from '../../helpers/core-pool.js';
 
 describe('CorePool', () => {
   it('never hands the same connection to two holders, and never opens more than max', async () => {
