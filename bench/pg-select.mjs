@@ -14,7 +14,9 @@ let pool;
 if (impl === 'pg.Pool') {
   pool = new pg.Pool({ connectionString, max: MAX });
 } else {
-  const { createPgPool } = await import('../dist/index.js');
+  // lifeguard-before: the build of an earlier commit (BENCH_BASE_DIST), for paired costs of a change
+  const dist = impl === 'lifeguard-before' ? process.env.BENCH_BASE_DIST : '../dist';
+  const { createPgPool } = await import(`${dist}/index.js`);
   if (impl === 'lifeguard-prom') {
     const { Registry } = await import('prom-client');
     const { registerPrometheus } = await import('../dist/prometheus.js');

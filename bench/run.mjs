@@ -2,7 +2,8 @@
 // Runs benchmark suites: a fresh process per measurement, implementations alternating
 // A B C A B C …, medians with min–max, ratios against lifeguard from the same run.
 //   node bench/run.mjs [cycle] [pg-select] [pg-connect] [redis] [micro] [metrics-cycle] [metrics-pg] [scrape] [--quick]
-//   (metrics-cycle compares with a build of an earlier commit when BENCH_BASE_DIST names its dist/)
+//   (metrics-cycle compares with a build of an earlier commit when BENCH_BASE_DIST names its dist/;
+//    engine and engine-pg need it: they measure a change against that build)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -90,6 +91,31 @@ const plans = {
     lowerIsBetter: false,
     baseline: 'pg.Pool',
   },
+  // a change against the build of an earlier commit (BENCH_BASE_DIST names its dist/):
+  // acquire+release with no I/O, and SELECT 1 through pool.query and withConnection
+  engine: {
+    needsBase: true,
+    rounds: Number(process.env.BENCH_ROUNDS ?? 7),
+    script: 'cycle',
+    cases: [1, 64].flatMap((c) =>
+      ['lifeguard-before', 'lifeguard'].map((impl) => ({ impl, args: ['--concurrency', String(c)], group: `concurrency ${c}` })),
+    ),
+    metric: 'nsPerOp',
+    unit: 'ns/cycle',
+    lowerIsBetter: true,
+  },
+  'engine-pg': {
+    needsBase: true,
+    rounds: Number(process.env.BENCH_ROUNDS ?? 7),
+    script: 'pg-select',
+    cases: [
+      ...['lifeguard-before', 'lifeguard'].map((impl) => ({ impl, args: [], group: 'pool.query SELECT 1, 64 callers, max 10' })),
+      ...['lifeguard-before', 'lifeguard'].map((impl) => ({ impl, args: ['--op', 'with-connection'], group: 'withConnection + SELECT 1, 64 callers, max 10' })),
+    ],
+    metric: 'opsPerSec',
+    unit: 'ops/s',
+    lowerIsBetter: false,
+  },
   scrape: {
     rounds: Number(process.env.BENCH_ROUNDS ?? 5),
     cases: [20, 100].map((n) => ({ impl: 'lifeguard', args: ['--pools', String(n)], group: `registry.metrics(), ${n} pools` })),
@@ -122,6 +148,7 @@ const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed
 for (const suite of suites) {
   const plan = plans[suite];
   if (!plan) throw new Error(`unknown suite ${suite}; known: ${Object.keys(plans).join(', ')}`);
+  if (plan.needsBase && !process.env.BENCH_BASE_DIST) throw new Error(`suite ${suite} compares with an earlier build: set BENCH_BASE_DIST to its dist/ (with node_modules beside it)`);
   const rounds = quick ? 1 : plan.rounds;
   const samples = new Map();
   for (let r = 0; r < rounds; r++) {
