@@ -154,3 +154,39 @@ describe('errors: instanceof by brand and code', () => {
     expect(new ConnectionLimitError('m', { pool: 'p', ceiling: 2, cause }).cause).toBe(cause);
   });
 });
+
+describe('argument errors are ConfigErrors naming the argument', () => {
+  it('runWithTag with a tag that is not a string, or no function', async () => {
+    const { runWithTag } = await import('../../../src/core/context.js');
+    const err = (() => {
+      try {
+        runWithTag(42 as unknown as string, () => 1);
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.option).toBe('tag');
+    expect(err.message).toBe('lifeguard: runWithTag(tag, fn) needs a string tag, got 42');
+    expect(() => runWithTag('t', 'nope' as unknown as () => void)).toThrow(ConfigError);
+    expect(runWithTag('t', () => 7)).toBe(7);
+  });
+
+  it("the manager's on() with another event or a non-function listener", async () => {
+    const { getPoolManager } = await import('../../../src/manager.js');
+    const lg = getPoolManager();
+    let err: unknown;
+    try {
+      lg.on('events' as 'event', () => {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).option).toBe('event');
+    expect((err as ConfigError).message).toBe(`lifeguard: the manager emits only 'event', not "events"`);
+    expect(() => lg.on('event', 'x' as unknown as () => void)).toThrow(ConfigError);
+    const l = (): void => {};
+    expect(lg.on('event', l).off('event', l)).toBe(lg);
+  });
+});
