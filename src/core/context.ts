@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigError } from './errors.js';
-import { show } from './options.js';
+import { show } from './option-check.js';
 
 /** What one async context carries. `held` entries are opaque to this module. */
 export interface Scope {
