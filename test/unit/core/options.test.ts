@@ -177,3 +177,19 @@ describe('options: the docs agree with the declarations', () => {
     expect(checked).toBeGreaterThan(0);
   });
 });
+
+describe('options: a Redis pool\'s own options', () => {
+  it('accepts the common keys and its own, defaulted; anything else is named with the hint', async () => {
+    const { resolveRedisOptions } = await import('../../../src/redis/options.js');
+    const r = resolveRedisOptions({ logger: quiet }, env);
+    expect(r.url).toBe('redis://127.0.0.1:6379');
+    expect(r.redisOptions).toEqual({});
+    expect(r.publishBudget).toBe(true);
+    expect(r.cluster).toBeUndefined();
+    expect(r.sentinel).toBeUndefined();
+    expect(r.duplicateOptions).toEqual({ maxRetriesPerRequest: null });
+    const e = errorOf(() => resolveRedisOptions({ name: 'r', host: 'x' } as never, env));
+    expect(e.message).toBe('lifeguard: pool "r": unknown option host (not a lifeguard option; ioredis options go in redisOptions)');
+    expect(() => resolveRedisOptions({ logger: quiet, publishBudget: false, duplicateOptions: {}, redisOptions: { db: 1 } }, env)).not.toThrow();
+  });
+});
