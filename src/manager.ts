@@ -77,9 +77,10 @@ export class PoolManager {
     return runWithTag(tag, fn);
   }
 
-  /** Listens to the events of every pool in the process. */
+  /** Listens to the events of every pool in the process. Another event name, or a listener that is not a function, is a `ConfigError`. */
   on(event: 'event', listener: EventListener): this {
-    if (event !== 'event') throw new TypeError(`lifeguard: the manager emits only 'event', not ${String(event)}`);
+    if (event !== 'event') throw new ConfigError(`lifeguard: the manager emits only 'event', not ${show(event)}`, { option: 'event' });
+    if (typeof listener !== 'function') throw new ConfigError(`lifeguard: the manager's on('event', listener) needs a function, got ${show(listener)}`, { option: 'listener' });
     registry.hub.add(listener);
     return this;
   }

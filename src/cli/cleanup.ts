@@ -5,8 +5,9 @@
  * session (PostgreSQL), or a connection named by anything but lifeguard.
  */
 import { CLI_CONNECTION_NAME } from './collect.js';
-import { parsePgName, parseRedisName, redisState, type LifeguardName } from './findings.js';
 import { table } from './format.js';
+import { redisState } from './groups.js';
+import { parsePgName, parseRedisName, pgAddress, type LifeguardName } from './names.js';
 import type { PgActivityRow, PgSnapshot, RedisClientRow, RedisSnapshot } from './rows.js';
 import { Session, type Targets } from './session.js';
 
@@ -117,12 +118,38 @@ function pgTarget(r: PgActivityRow, ended: boolean): CleanupTarget {
     app: n?.app ?? null,
     pool: n?.pool ?? null,
     pid: n?.pid ?? null,
-    address: r.clientAddr || 'local',
+    address: pgAddress(r),
     state: r.state,
     idleS: r.state === 'active' ? 0 : Math.floor(r.stateAgeS),
     ageS: Math.floor(r.backendAgeS),
     ended,
   };
+}
+
+/**
+ * Ends each row with `end` (a dry run when undefined) and records it as a target;
+ * a failure is recorded under `what` the row is. Redis ends by id: ids are never
+ * reused, so a kill cannot hit a newer connection.
+ */
+async function endEach<R>(
+  rows: readonly R[],
+  end: ((row: R) => Promise<boolean>) | undefined,
+  what: (row: R) => string,
+  target: (row: R, ended: boolean) => CleanupTarget,
+  matched: CleanupTarget[],
+  errors: string[],
+): Promise<void> {
+  for (const row of rows) {
+    let ended = false;
+    if (end !== undefined) {
+      try {
+        ended = await end(row);
+      } catch (err) {
+        errors.push(`${what(row)}: ${(err as Error).message}`);
+      }
+    }
+    matched.push(target(row, ended));
+  }
 }
 
 /** Runs cleanup; returns the exit code (0 done, 1 some could not be ended, 3 a server could not be read). */
@@ -137,37 +164,19 @@ export async function cleanup(targets: Targets, f: CleanupFilters, yes: boolean,
       if (s.kind === 'redis') {
         const rows = matchRedis(s, f);
         const r = yes && rows.length > 0 ? await session.redis() : undefined;
-        for (const c of rows) {
-          let ended = false;
-          if (r !== undefined) {
-            try {
-              // by id: ids are never reused, so this cannot hit a newer connection
-              ended = Number(await r.client('KILL', 'ID', c.id)) > 0;
-            } catch (err) {
-              errors.push(`redis CLIENT KILL ID ${c.id}: ${(err as Error).message}`);
-            }
-          }
-          matched.push(redisTarget(c, ended));
-        }
+        await endEach(rows, r && (async (c) => Number(await r.client('KILL', 'ID', c.id)) > 0), (c) => `redis CLIENT KILL ID ${c.id}`, redisTarget, matched, errors);
       } else {
         const rows = matchPg(s, f);
         const c = yes && rows.length > 0 ? await session.pg() : undefined;
-        for (const row of rows) {
-          let ended = false;
-          if (c !== undefined) {
-            try {
-              // the name is checked again: a pid reused since the read is left alone
-              const res = await c.query<{ ended: boolean }>(
-                `select pg_terminate_backend(pid) as ended from pg_stat_activity where pid = $1 and application_name = $2 and backend_type = 'client backend'`,
-                [row.pid, row.applicationName],
-              );
-              ended = res.rows[0]?.ended === true;
-            } catch (err) {
-              errors.push(`pg pg_terminate_backend(${row.pid}): ${(err as Error).message}`);
-            }
-          }
-          matched.push(pgTarget(row, ended));
-        }
+        const end = c && (async (row: PgActivityRow) => {
+          // the name is checked again: a pid reused since the read is left alone
+          const res = await c.query<{ ended: boolean }>(
+            `select pg_terminate_backend(pid) as ended from pg_stat_activity where pid = $1 and application_name = $2 and backend_type = 'client backend'`,
+            [row.pid, row.applicationName],
+          );
+          return res.rows[0]?.ended === true;
+        });
+        await endEach(rows, end, (row) => `pg pg_terminate_backend(${row.pid})`, pgTarget, matched, errors);
       }
     }
     const ended = matched.filter((m) => m.ended).length;

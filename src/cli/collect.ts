@@ -4,7 +4,8 @@ import type pg from 'pg';
 import type { AdminSnapshot } from '../admin.js';
 import { redactUrl, scrubError } from '../core/redact.js';
 import { BUDGET_KEY } from '../redis/budget.js';
-import { parseClientList, parseInfo, parsePgName } from './findings.js';
+import { parsePgName } from './names.js';
+import { parseClientList, parseInfo } from './parse.js';
 import type { PgActivityRow, PgLimit, PgSnapshot, PublishedBudget, RedisSnapshot } from './rows.js';
 
 /** The CLI's own connection name (not a lifeguard pool name, so never grouped or cleaned up). */

@@ -1,5 +1,6 @@
 /** `lifeguard doctor`: one read-only pass, grouped connections and findings, exit code by severity. */
-import { exitCodeOf, findings, groupConnections, type Finding, type ServerView, type Thresholds } from './findings.js';
+import { exitCodeOf, findings, type Finding, type Thresholds } from './findings.js';
+import { groupConnections, type ServerView } from './groups.js';
 import { doctorText } from './format.js';
 import { Session, type Pass, type Targets } from './session.js';
 

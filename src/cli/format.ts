@@ -1,6 +1,7 @@
 /** Plain-text tables and the doctor's readable report. */
 import type { AdminSnapshot } from '../admin.js';
-import type { Finding, ServerView } from './findings.js';
+import type { Finding } from './findings.js';
+import type { ServerView } from './groups.js';
 
 /** A table row: its cells, and a key that identifies it across refreshes. */
 export interface TableRow {

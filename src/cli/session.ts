@@ -66,36 +66,36 @@ export class Session {
     endpoints.sort((a, b) => t.endpoints.indexOf(a.url) - t.endpoints.indexOf(b.url));
     const data = endpoints.map((e) => e.snapshot);
     const snapshots: ServerSnapshot[] = [];
-    const jobs: Promise<void>[] = [];
-    if (t.redis !== undefined) {
-      const url = t.redis;
-      jobs.push(
-        (async () => {
-          try {
-            snapshots.push(await collectRedis(await this.#openRedis(url), url, endpointBudgets(data, 'redis')));
-          } catch (err) {
-            this.#redis?.disconnect();
-            this.#redis = undefined;
-            errors.push(err instanceof CollectError ? err : new CollectError('redis', url, String(err)));
-          }
-        })(),
-      );
-    }
-    if (t.pg !== undefined) {
-      const url = t.pg;
-      jobs.push(
-        (async () => {
-          try {
-            snapshots.push(await collectPg(await this.#openPg(url), url, endpointBudgets(data, 'pg')));
-          } catch (err) {
-            void this.#pg?.end().catch(() => undefined);
-            this.#pg = undefined;
-            errors.push(err instanceof CollectError ? err : new CollectError('pg', url, String(err)));
-          }
-        })(),
-      );
-    }
-    await Promise.all(jobs);
+    // reads one server; on failure drops its connection (reopened next pass) and records why
+    const read = async (kind: 'redis' | 'pg', url: string | undefined, collect: (url: string) => Promise<ServerSnapshot>, drop: () => void): Promise<void> => {
+      if (url === undefined) return;
+      try {
+        snapshots.push(await collect(url));
+      } catch (err) {
+        drop();
+        errors.push(err instanceof CollectError ? err : new CollectError(kind, url, String(err)));
+      }
+    };
+    await Promise.all([
+      read(
+        'redis',
+        t.redis,
+        async (url) => collectRedis(await this.#openRedis(url), url, endpointBudgets(data, 'redis')),
+        () => {
+          this.#redis?.disconnect();
+          this.#redis = undefined;
+        },
+      ),
+      read(
+        'pg',
+        t.pg,
+        async (url) => collectPg(await this.#openPg(url), url, endpointBudgets(data, 'pg')),
+        () => {
+          void this.#pg?.end().catch(() => undefined);
+          this.#pg = undefined;
+        },
+      ),
+    ]);
     snapshots.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'redis' ? -1 : 1));
     return { snapshots, endpoints, errors };
   }

@@ -77,6 +77,10 @@ export class Budget {
     });
   }
 
+  // The two plain Errors below are internal invariants: the engine moved or returned a
+  // permit it never took. That is a bug in lifeguard, not a user error, so they carry
+  // no LifeguardError code on purpose; no option or call of the user can trigger them.
+
   /** Counts a held permit under another kind (a pooled lease that became a listener). */
   move(from: BudgetKind, to: BudgetKind): void {
     if (this.#held[from] <= 0) throw new Error(`lifeguard: budget moved a ${from} permit it did not hold`);

@@ -4,6 +4,8 @@
  * Shared across duplicated copies of the package through `Symbol.for`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { ConfigError } from './errors.js';
+import { show } from './option-check.js';
 
 /** What one async context carries. `held` entries are opaque to this module. */
 export interface Scope {
@@ -26,9 +28,10 @@ export const contextStorage: AsyncLocalStorage<Scope> = (g[KEY] ??= new AsyncLoc
 export const cheapContext: boolean =
   Number(process.versions.node.split('.')[0]) >= 24 && !process.execArgv.includes('--no-async-context-frame');
 
-/** Runs `fn` with every lease it takes tagged `tag`. */
+/** Runs `fn` with every lease it takes tagged `tag`. A bad argument is a `ConfigError` naming it. */
 export function runWithTag<T>(tag: string, fn: () => T): T {
-  if (typeof tag !== 'string') throw new TypeError('lifeguard: runWithTag(tag, fn) needs a string tag');
+  if (typeof tag !== 'string') throw new ConfigError(`lifeguard: runWithTag(tag, fn) needs a string tag, got ${show(tag)}`, { option: 'tag' });
+  if (typeof fn !== 'function') throw new ConfigError(`lifeguard: runWithTag(tag, fn) needs a function fn, got ${show(fn)}`, { option: 'fn' });
   return contextStorage.run({ tag, held: [] }, fn);
 }
 

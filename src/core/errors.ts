@@ -27,7 +27,8 @@ interface ErrorOptions {
 
 /**
  * Root of lifeguard's errors. `instanceof` works across duplicated copies of the
- * package (the check is a `Symbol.for` brand, not the prototype chain).
+ * package and under minification: it reads a `Symbol.for` brand and the stable
+ * `code`, never the prototype chain or a class name (undici does the same).
  */
 export abstract class LifeguardError extends Error {
   /** Stable machine-readable code. */
@@ -37,27 +38,32 @@ export abstract class LifeguardError extends Error {
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
+    // each class sets its fixed `name` as a field; this covers a class that does not
+    this.name = 'LifeguardError';
     this.pool = options?.pool;
   }
 
-  /** @internal brand read by `Symbol.hasInstance`. */
+  /** @internal brand read by `Symbol.hasInstance` and {@link isLifeguardError}. */
   get [BRAND](): true {
     return true;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
-    // `this` is the class `instanceof` was asked about: the root matches every
-    // lifeguard error, a subclass only errors of its own name (across copies).
+    if (!isLifeguardError(value)) return false;
+    // `this` is the class `instanceof` was asked about. The root matches every
+    // lifeguard error; a class with a static `code` (each built-in one, and any
+    // subclass of it, which inherits the static) matches the errors of that code,
+    // whichever copy of the package made them.
     if (this === LifeguardError) return true;
-    return (value as { name?: unknown }).name === this.name;
+    const code = (this as { code?: unknown }).code;
+    if (typeof code !== 'string') return Function.prototype[Symbol.hasInstance].call(this, value);
+    return (value as { code?: unknown }).code === code;
   }
 }
 
 /** True for any lifeguard error, from any copy of the package. */
 export function isLifeguardError(value: unknown): value is LifeguardError {
-  return typeof value === 'object' && value !== null && BRAND in value;
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
 }
 
 /** Why an acquire gave up waiting. */
@@ -80,7 +86,9 @@ export interface PoolSnapshot {
  * the counts and the longest holders grouped by the line of code that acquired them.
  */
 export class AcquireTimeoutError extends LifeguardError {
-  readonly code = 'ACQUIRE_TIMEOUT' as const;
+  static readonly code = 'ACQUIRE_TIMEOUT' as const;
+  readonly code = AcquireTimeoutError.code;
+  override name = 'AcquireTimeoutError';
   /** How long the caller waited, in milliseconds. */
   readonly waitedMs: number;
   /** Which of the three causes it was. */
@@ -111,7 +119,9 @@ export class AcquireTimeoutError extends LifeguardError {
 
 /** The pool's circuit breaker is open: the server is considered down. */
 export class CircuitOpenError extends LifeguardError {
-  readonly code = 'CIRCUIT_OPEN' as const;
+  static readonly code = 'CIRCUIT_OPEN' as const;
+  readonly code = CircuitOpenError.code;
+  override name = 'CircuitOpenError';
   /** Milliseconds until the breaker lets a probe through. */
   readonly retryAfterMs: number;
   constructor(message: string, init: { pool: string; retryAfterMs: number; cause?: unknown }) {
@@ -122,7 +132,9 @@ export class CircuitOpenError extends LifeguardError {
 
 /** The pool is closing or closed. */
 export class PoolClosedError extends LifeguardError {
-  readonly code = 'POOL_CLOSED' as const;
+  static readonly code = 'POOL_CLOSED' as const;
+  readonly code = PoolClosedError.code;
+  override name = 'PoolClosedError';
   /** `detail` follows the standard text (pg.Pool's wording, say). */
   constructor(pool: string, detail?: string) {
     super(`lifeguard: pool "${pool}" is closed${detail === undefined ? '' : `: ${detail}`}`, { pool });
@@ -134,7 +146,9 @@ export class PoolClosedError extends LifeguardError {
  * where the lease was acquired and where it was released.
  */
 export class LeaseReleasedError extends LifeguardError {
-  readonly code = 'LEASE_RELEASED' as const;
+  static readonly code = 'LEASE_RELEASED' as const;
+  readonly code = LeaseReleasedError.code;
+  override name = 'LeaseReleasedError';
   /** Id of the lease (or of the subscriber, listener or dedicated connection). */
   readonly leaseId: number;
   /** Where the lease was acquired (first user frame), when captured. */
@@ -172,7 +186,9 @@ export class LeaseReleasedError extends LifeguardError {
 
 /** An option or environment variable is invalid. Names it and the bad value. */
 export class ConfigError extends LifeguardError {
-  readonly code = 'CONFIG_INVALID' as const;
+  static readonly code = 'CONFIG_INVALID' as const;
+  readonly code = ConfigError.code;
+  override name = 'ConfigError';
   /** The option path (e.g. `reconnect.maxMs`), when an option is at fault. */
   readonly option: string | undefined;
   /** The environment variable, when one is at fault. */
@@ -186,7 +202,9 @@ export class ConfigError extends LifeguardError {
 
 /** Thrown by the testing helpers when leases or dedicated connections are still open. */
 export class LeakError extends LifeguardError {
-  readonly code = 'LEAK' as const;
+  static readonly code = 'LEAK' as const;
+  readonly code = LeakError.code;
+  override name = 'LeakError';
   /** How many leaks the report lists. */
   readonly count: number;
   constructor(message: string, count: number) {
@@ -200,7 +218,9 @@ export class LeakError extends LifeguardError {
  * pool and acquired another, the pattern that deadlocks a full pool.
  */
 export class NestedAcquireError extends LifeguardError {
-  readonly code = 'NESTED_ACQUIRE' as const;
+  static readonly code = 'NESTED_ACQUIRE' as const;
+  readonly code = NestedAcquireError.code;
+  override name = 'NestedAcquireError';
   /** Where the lease already held was acquired. */
   readonly heldSite: string | undefined;
   /** Where the nested acquire was made. */
@@ -217,7 +237,9 @@ export class NestedAcquireError extends LifeguardError {
  * instead of joining the queue.
  */
 export class QueueFullError extends LifeguardError {
-  readonly code = 'QUEUE_FULL' as const;
+  static readonly code = 'QUEUE_FULL' as const;
+  readonly code = QueueFullError.code;
+  override name = 'QueueFullError';
   /** The pool's `maxWaiting`. */
   readonly maxWaiting: number;
   /** Pool counts when the acquire was refused. */
@@ -238,7 +260,9 @@ export class QueueFullError extends LifeguardError {
  * library fewer connections.
  */
 export class BudgetExhaustedError extends LifeguardError {
-  readonly code = 'BUDGET_EXHAUSTED' as const;
+  static readonly code = 'BUDGET_EXHAUSTED' as const;
+  readonly code = BudgetExhaustedError.code;
+  override name = 'BudgetExhaustedError';
   /** The pool's whole budget (`max`). */
   readonly max: number;
   /** Permits held, by kind, when the request was refused. */
@@ -260,7 +284,9 @@ export type PgBouncerFeature = 'listen' | 'session-set' | 'prepared-statement' |
  * them), a session-level advisory lock, or other session state.
  */
 export class PgBouncerUnsupportedError extends LifeguardError {
-  readonly code = 'PGBOUNCER_UNSUPPORTED' as const;
+  static readonly code = 'PGBOUNCER_UNSUPPORTED' as const;
+  readonly code = PgBouncerUnsupportedError.code;
+  override name = 'PgBouncerUnsupportedError';
   /** Which feature was refused. */
   readonly feature: PgBouncerFeature;
   constructor(message: string, init: { pool: string; feature: PgBouncerFeature }) {
@@ -276,7 +302,9 @@ export class PgBouncerUnsupportedError extends LifeguardError {
  * limit and what the pool holds; `cause` is the server's error.
  */
 export class ConnectionLimitError extends LifeguardError {
-  readonly code = 'CONNECTION_LIMIT' as const;
+  static readonly code = 'CONNECTION_LIMIT' as const;
+  readonly code = ConnectionLimitError.code;
+  override name = 'ConnectionLimitError';
   /** The pool's effective ceiling on pooled connections, when one is in effect. */
   readonly ceiling: number | undefined;
   constructor(message: string, init: { pool: string; ceiling: number | undefined; cause?: unknown }) {

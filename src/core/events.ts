@@ -49,7 +49,6 @@ interface Base {
 /** Why a connection was destroyed. */
 export type DestroyReason =
   | 'error' // the connection reported an error or closed on its own
-  | 'broken' // found broken when checked
   | 'validation-failed' // a liveness check before hand-out failed
   | 'released-with-error' // the user released it with an error (`release(err)`, `destroy()`)
   | 'dirty' // released in a state that could not be reset

@@ -1,6 +1,6 @@
 /**
  * The engine of one pool: its public API and the order of steps of an acquire and a
- * release, over units with one job each (see engine.ts for the list). Knows no
+ * release, over units with one job each (README: Architecture). Knows no
  * driver and keeps no timers. The hot path (an idle connection, nobody waiting)
  * allocates a lease and a record, reads the clock once and builds no text.
  */

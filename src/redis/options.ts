@@ -1,11 +1,10 @@
 /** Redis pool options: lifeguard's common options plus `url` and `redisOptions`. */
 import type { RedisOptions } from 'ioredis';
 import { ConfigError } from '../core/errors.js';
-import { COMMON_KEYS, type CommonPoolOptions, type ResolvedCommonOptions, resolveCommonOptions, splitOptions } from '../core/options.js';
+import { COMMON_KEYS, type CommonPoolOptions, MAX_DURATION_MS, type OptionChecker, type ResolvedCommonOptions, resolveCommonOptions, splitOptions } from '../core/options.js';
 import { redactUrl, secretForms, urlPassword } from '../core/redact.js';
 import { type RedisClusterOptions, type ResolvedCluster, resolveCluster } from './cluster.js';
 import { type RedisSentinelOptions, type ResolvedSentinel, resolveSentinel } from './sentinel.js';
-import { MAX_DURATION_MS, type OptionChecker } from '../core/options.js';
 
 /** The largest database number a Redis pool takes (Redis's own limit; the server's `databases` is usually 16). */
 export const MAX_REDIS_DB = 2_147_483_647;
@@ -92,7 +91,19 @@ export interface ResolvedRedisOptions {
   readonly duplicateOptions: Readonly<RedisOptions>;
 }
 
-const REDIS_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, 'url', 'redisOptions', 'publishBudget', 'cluster', 'sentinel', 'duplicateOptions']);
+type RedisOwnKey = Exclude<keyof RedisPoolOptions, keyof CommonPoolOptions>;
+
+/** A Redis pool's own options and their defaults (documented on {@link RedisPoolOptions}); the accepted keys derive from them. */
+const REDIS_DEFAULTS = Object.freeze({
+  url: 'redis://127.0.0.1:6379',
+  redisOptions: {} as RedisOptions,
+  publishBudget: true,
+  cluster: undefined,
+  sentinel: undefined,
+  duplicateOptions: { maxRetriesPerRequest: null } as RedisOptions,
+} satisfies { readonly [K in RedisOwnKey]: RedisPoolOptions[K] | undefined });
+
+const REDIS_ALLOWED: ReadonlySet<string> = new Set([...COMMON_KEYS, ...Object.keys(REDIS_DEFAULTS)]);
 
 export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.ProcessEnv = process.env): ResolvedRedisOptions {
   const { raw, c, common } = splitOptions(input, 'redis', REDIS_ALLOWED, 'not a lifeguard option; ioredis options go in redisOptions');
@@ -102,7 +113,7 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
     c.fail('min', `<= max - 1 (${resolved.max - 1}) for a Redis pool (the shared client holds one permit of the budget)`, resolved.min);
   }
 
-  const url = raw.url === undefined ? 'redis://127.0.0.1:6379' : raw.url;
+  const url = raw.url === undefined ? REDIS_DEFAULTS.url : raw.url;
   if (typeof url !== 'string' || url === '') c.fail('url', 'a non-empty string', typeof url === 'string' ? '' : typeof url);
   let parsed: URL;
   try {
@@ -125,7 +136,7 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
       option: 'url',
     });
   }
-  const redisOptions = raw.redisOptions === undefined ? {} : (c.object('redisOptions', raw.redisOptions) as RedisOptions);
+  const redisOptions = raw.redisOptions === undefined ? { ...REDIS_DEFAULTS.redisOptions } : (c.object('redisOptions', raw.redisOptions) as RedisOptions);
   checkRedisOptions(c, redisOptions as Record<string, unknown>);
   const secrets: string[] = [];
   if (parsed.password) secrets.push(...secretForms(parsed.password));
@@ -145,7 +156,7 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
   const cluster = raw.cluster === undefined ? undefined : resolveCluster(c, raw.cluster);
   const sentinel = raw.sentinel === undefined ? undefined : resolveSentinel(c, raw.sentinel);
   if (sentinel?.redisOptions.sentinelPassword) secrets.push(sentinel.redisOptions.sentinelPassword);
-  const duplicateOptions = raw.duplicateOptions === undefined ? { maxRetriesPerRequest: null } : (c.object('duplicateOptions', raw.duplicateOptions) as RedisOptions);
+  const duplicateOptions = raw.duplicateOptions === undefined ? REDIS_DEFAULTS.duplicateOptions : (c.object('duplicateOptions', raw.duplicateOptions) as RedisOptions);
   return Object.freeze({
     common: resolved,
     url: url as string,
@@ -153,7 +164,7 @@ export function resolveRedisOptions(input: RedisPoolOptions, env: NodeJS.Process
     db,
     secrets: Object.freeze(secrets.filter((s) => s.length > 0)),
     target: cluster?.target ?? sentinel?.target ?? redactUrl(url as string),
-    publishBudget: raw.publishBudget !== false,
+    publishBudget: raw.publishBudget === undefined ? REDIS_DEFAULTS.publishBudget : raw.publishBudget === true,
     cluster,
     sentinel,
     duplicateOptions: Object.freeze({ ...duplicateOptions }),
