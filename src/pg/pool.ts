@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { loadPg } from '../core/peer.js';
 import { contextStorage } from '../core/context.js';
 import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js';
-import { Lease, kRecord } from '../core/lease.js';
+import type { Lease } from '../core/lease.js';
 import type { AcquireOptions } from '../core/options.js';
 import { CLOSE_GRACE_MS, type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
 import type { DestroyReason } from '../core/events.js';
@@ -66,6 +66,11 @@ export class LifeguardPgPool extends PgPoolBase {
   readonly #driver: PgDriver;
   readonly #tracker: DedicatedTracker;
   #ended = false;
+  /** A user checkout through `connect()`: the client, with no garbage-collection tracking (the pool holds the client). One per pool, not per call. */
+  readonly #checkedOut = (lease: PgLease): pg.PoolClient => {
+    this.#core.untrack(lease);
+    return lease.client;
+  };
   #closed: Promise<CloseResult> | undefined;
 
   /**
@@ -175,7 +180,7 @@ export class LifeguardPgPool extends PgPoolBase {
   override connect(callback: PgConnectCallback): void;
   override connect(callback?: PgConnectCallback): Promise<pg.PoolClient> | void {
     const site = this.#core.site(LifeguardPgPool.prototype.connect);
-    const p = this.#core.acquire(undefined, site, true).then(checkedOut);
+    const p = this.#core.acquire(undefined, site, true).then(this.#checkedOut);
     if (callback === undefined) return p;
     p.then(
       (client) => process.nextTick(callback, undefined, client, client.release),
@@ -518,25 +523,24 @@ function runInto(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: 
 
 /** Runs one query on a lease with pg's callback form and releases the lease before calling back. */
 function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unknown, values: unknown, cb: Callback<pg.QueryResult>): void {
-  const rec = lease[kRecord];
-  const client = rec.conn.raw;
+  const client = core.rawOf(lease);
   let sent = false;
   try {
     rawQuery(client).call(client, text, values, (err: Error | null, res: pg.QueryResult) => {
-      // close() or a test's reclaim may have forced the lease while the query ran
+      // close() or a test's reclaim may have forced the lease while the query ran (endLease is then a no-op)
       if (err) {
         // judged by the connection's state (a FATAL, a dead socket), not by the error
-        if (!rec.released) core.releaseLease(rec, undefined, undefined);
+        core.endLease(lease, undefined);
         cb(err);
       } else {
-        if (!rec.released) core.releaseLease(rec, undefined, undefined);
+        core.endLease(lease, undefined);
         cb(undefined, res);
       }
     });
     sent = true;
   } catch (err) {
     // pg throws at once for a query it cannot send (e.g. `undefined`): the connection is fine
-    if (!rec.released) core.releaseLease(rec, undefined, undefined);
+    core.endLease(lease, undefined);
     if (!sent) process.nextTick(cb, err);
   }
 }
@@ -549,17 +553,16 @@ function querySubmittable(
 ): unknown {
   core.acquire(undefined, site, false).then(
     (lease) => {
-      const rec = lease[kRecord];
       let done = false;
       // judged by the connection's state, not by the error
       const finish = (): void => {
-        if (done || rec.released) return;
+        if (done) return;
         done = true;
-        core.releaseLease(rec, undefined, undefined);
+        core.endLease(lease, undefined);
       };
       q.once('end', finish);
       q.once('error', finish);
-      const client = rec.conn.raw;
+      const client = core.rawOf(lease);
       try {
         rawQuery(client).call(client, q, values);
       } catch (err) {
@@ -571,12 +574,6 @@ function querySubmittable(
     (err: unknown) => q.emit('error', err),
   );
   return q;
-}
-
-/** A user checkout through `connect()`: the client, with no garbage-collection tracking (the pool holds the client). */
-function checkedOut(lease: PgLease): pg.PoolClient {
-  lease[kRecord].handle = undefined;
-  return lease.client;
 }
 
 Object.defineProperty(LifeguardPgPool.prototype, 'query', { value: query, writable: true, configurable: true });
