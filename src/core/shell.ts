@@ -25,6 +25,22 @@ export interface ShellOptions {
   readonly secrets: readonly string[];
   /** How log lines name the pool, e.g. `redis pool` (then `"name"`). */
   readonly label: string;
+  /** Where the pool connects, password masked. */
+  readonly target: string;
+  /** The `app` option. */
+  readonly app: string;
+}
+
+/**
+ * @internal defines a pool class's `name`, `target` and `app` getters (declared in the
+ * class) on its prototype; `shellOf` reads a pool's shell (from the class's static block).
+ */
+export function defineIdentity<P extends object>(proto: P, shellOf: (pool: P) => { readonly core: { readonly name: string }; readonly options: ShellOptions }): void {
+  Object.defineProperties(proto, {
+    name: { get: function (this: P) { return shellOf(this).core.name; }, configurable: true },
+    target: { get: function (this: P) { return shellOf(this).options.target; }, configurable: true },
+    app: { get: function (this: P) { return shellOf(this).options.app; }, configurable: true },
+  });
 }
 
 type OnceWrapper = EventListener & { listener?: EventListener };
@@ -48,6 +64,11 @@ export class PoolShell<C, F> {
     this.hub = new EventHub(registry.hub, opts.logger);
     this.core = makeCore(this.hub);
     this.tracker = new DedicatedTracker(this.core);
+  }
+
+  /** What the shell was told of its pool. */
+  get options(): ShellOptions {
+    return this.#opts;
   }
 
   /** Lists the pool in reports (once it is fully built). */

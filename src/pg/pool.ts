@@ -12,7 +12,7 @@ import type { AcquireOptions } from '../core/options.js';
 import { type CloseResult, CorePool, type PoolStats } from '../core/pool.js';
 import type { DedicatedInfo } from '../core/dedicated.js';
 import { PoolClosedError } from '../core/errors.js';
-import { PoolShell } from '../core/shell.js';
+import { defineIdentity, PoolShell } from '../core/shell.js';
 import { type ListenerContext, openListener, type PgListener } from './listener.js';
 import { bouncerRefusal } from './bouncer.js';
 import type { PgPoolClient } from './client.js';
@@ -70,6 +70,7 @@ export class LifeguardPgPool extends PgPoolBase {
   static {
     // pool.query and pg.Pool's count getters, on the prototype (they reach the engine here, where #core is in scope)
     installQuery(LifeguardPgPool.prototype, (pool) => pool.#core);
+    defineIdentity(LifeguardPgPool.prototype, (pool) => pool.#shell);
   }
 
   /**
@@ -100,7 +101,7 @@ export class LifeguardPgPool extends PgPoolBase {
     const ClientClass = self.Client;
     const driver = new PgDriver(opts, ClientClass);
     const log = opts.log;
-    const shellOptions = { driver: 'pg', logger: c.logger, connectTimeoutMs: c.connectTimeoutMs, secrets: opts.secrets, label: 'pool' } as const;
+    const shellOptions = { driver: 'pg', logger: c.logger, connectTimeoutMs: c.connectTimeoutMs, secrets: opts.secrets, label: 'pool', target: opts.target, app: c.app } as const;
     this.#shell = new PoolShell(this, shellOptions, (hub) => new CorePool(
       driver,
       c,
@@ -155,19 +156,11 @@ export class LifeguardPgPool extends PgPoolBase {
   }
 
   /** The pool's name. */
-  get name(): string {
-    return this.#core.name;
-  }
-
+  declare readonly name: string;
   /** Where the pool connects, with any password masked. */
-  get target(): string {
-    return this.#opts.target;
-  }
-
+  declare readonly target: string;
   /** The `app` option: the first part of the server-side connection names. */
-  get app(): string {
-    return this.#opts.common.app;
-  }
+  declare readonly app: string;
 
   // ---- pg.Pool API ----------------------------------------------------------------
 

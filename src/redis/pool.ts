@@ -12,11 +12,11 @@ import type { AcquireOptions } from '../core/options.js';
 import { type CloseResult, CorePool, type PoolStats } from '../core/pool.js';
 import { loadIoredis } from '../core/peer.js';
 import { describeValue, scrubError } from '../core/redact.js';
-import { PoolShell } from '../core/shell.js';
+import { defineIdentity, PoolShell } from '../core/shell.js';
 import { raceTimeout } from '../core/timeouts.js';
 import { FailFast } from './circuit.js';
 import { type DedicatedOptions, type OpenContext, openDedicated, openSubscriber } from './open.js';
-import { type RedisPoolOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
+import { type RedisPoolOptions, resolveRedisOptions } from './options.js';
 import { BudgetPublisher } from './publish.js';
 import type { DedicatedConnection, Subscriber } from './subscriber.js';
 // issue 17: cluster, sentinel, duplicate()
@@ -52,7 +52,6 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
   readonly #topology: Topology<C>;
   /** issue 17: set for a Sentinel-managed master. */
   readonly #failover: FailoverWatch | undefined;
-  readonly #opts: ResolvedRedisOptions;
   readonly #budget: BudgetPublisher;
   /** What opening a subscriber or dedicated connection needs of this pool. */
   readonly #opening: OpenContext<C>;
@@ -61,10 +60,9 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
     // without ioredis, fail here (a ConfigError naming the package), before any part of the pool exists
     loadIoredis();
     const opts = resolveRedisOptions(options);
-    this.#opts = opts;
     const topology = (this.#topology = new Topology<C>(opts));
     const c = opts.common;
-    const shellOptions = { driver: 'redis', logger: c.logger, connectTimeoutMs: c.connectTimeoutMs, secrets: opts.secrets, label: 'redis pool' } as const;
+    const shellOptions = { driver: 'redis', logger: c.logger, connectTimeoutMs: c.connectTimeoutMs, secrets: opts.secrets, label: 'redis pool', target: opts.target, app: c.app } as const;
     this.#shell = new PoolShell<C, C>(this, shellOptions, (hub) =>
       new CorePool(topology.driver(), c, hub, {
         healthCheck: () => this.#ping(),
@@ -118,9 +116,7 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
   }
 
   /** The pool's name. */
-  get name(): string {
-    return this.#core.name;
-  }
+  declare readonly name: string;
 
   /** True once close() was called. */
   get closing(): boolean {
@@ -128,13 +124,12 @@ export class LifeguardRedisPool<C extends RedisClient = Redis> {
   }
 
   /** Where the pool connects, password masked. */
-  get target(): string {
-    return this.#opts.target;
-  }
-
+  declare readonly target: string;
   /** The `app` option: the first part of the server-side connection names. */
-  get app(): string {
-    return this.#opts.common.app;
+  declare readonly app: string;
+
+  static {
+    defineIdentity(LifeguardRedisPool.prototype, (pool) => pool.#shell);
   }
 
   // ---- issue 17: sentinel failover, per-node stats ------------------------------------
