@@ -20,7 +20,7 @@ import { describeSite, leakBlock, type SiteContext } from './leaks.js';
 import { safeLog } from './logger.js';
 import { settleWithin } from './timeouts.js';
 
-/** @internal what the tracker uses of its pool's engine (a `CorePool` of any connection type). */
+/** Internal: what the tracker uses of its pool's engine (a `CorePool` of any connection type). */
 export interface TrackerHost {
   readonly name: string;
   readonly kind: DriverKind;
@@ -38,7 +38,7 @@ export interface TrackerHost {
 /** What the user calls each kind in messages. */
 const HANDLE_NAMES = { subscriber: 'subscriber', listener: 'listener', dedicated: 'dedicated connection' } as const;
 
-/** @internal what the tracker keeps of one dedicated connection. Must not reference its handle. */
+/** Internal: what the tracker keeps of one dedicated connection. Must not reference its handle. */
 export interface DedicatedState {
   readonly id: number;
   readonly kind: 'subscriber' | 'listener' | 'dedicated';
@@ -64,7 +64,7 @@ export interface DedicatedInfo extends LeaseInfo {
   readonly lastMessageAt: number | undefined;
 }
 
-/** @internal the pool's subscribers, listeners and dedicated connections. */
+/** Internal: the pool's subscribers, listeners and dedicated connections. */
 export class DedicatedTracker {
   readonly #core: TrackerHost;
   readonly #live = new Set<DedicatedState>();

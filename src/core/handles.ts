@@ -7,7 +7,7 @@
 import type { DedicatedInfo, DedicatedState, DedicatedTracker } from './dedicated.js';
 import { PoolClosedError } from './errors.js';
 
-/** @internal how an adapter opens one long-lived connection. */
+/** Internal: how an adapter opens one long-lived connection. */
 export interface OpenSpec<R> {
   readonly kind: DedicatedState['kind'];
   /** How long to wait for a budget permit. */
@@ -25,7 +25,7 @@ export interface OpenSpec<R> {
 }
 
 /**
- * @internal reserves a permit, opens the connection, and gives the permit back when
+ * Internal: reserves a permit, opens the connection, and gives the permit back when
  * that fails (a `CONNECTION_LIMIT` error at the server's limit) or when close() ran
  * meanwhile (the connection is closed: `POOL_CLOSED`). The caller then tracks it.
  */

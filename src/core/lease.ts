@@ -7,7 +7,7 @@ import type { LeaseHandle } from './driver.js';
 import type { SiteSource } from './leaks.js';
 import type { SiteHolder } from './site.js';
 
-/** @internal a physical connection inside a pool. */
+/** Internal: a physical connection inside a pool. */
 export class Conn<C> {
   uses = 0;
   /** Why it can no longer be used; set when it errored or closed. */
@@ -25,7 +25,7 @@ export class Conn<C> {
   }
 }
 
-/** @internal what the pool knows of one lease. */
+/** Internal: what the pool knows of one lease. */
 export class LeaseRecord<C> {
   released = false;
   /** Set once a held-too-long leak was reported for it. */
@@ -53,7 +53,7 @@ export class LeaseRecord<C> {
   ) {}
 }
 
-/** @internal how a Lease reaches its pool. */
+/** Internal: how a Lease reaches its pool. */
 export interface LeaseOwner<C, F> {
   releaseLease(record: LeaseRecord<C>, error: unknown, entry: ((...a: never[]) => unknown) | undefined): void;
   wrapLease(record: LeaseRecord<C>, lease: Lease<C, F>): F;
@@ -62,17 +62,17 @@ export interface LeaseOwner<C, F> {
 }
 
 /**
- * @internal the old symbol key of a lease's record. Kept only until src/core/pool.ts
+ * Internal: the old symbol key of a lease's record. Kept only until src/core/pool.ts
  * reads records through {@link recordOf}; `lease[kRecord]` is a getter over the private field.
  * @deprecated use `recordOf(lease)`.
  */
 export const kRecord = Symbol('lifeguard.leaseRecord');
-/** @internal a facade method called when its lease ends (drops listeners it added). */
+/** Internal: a facade method called when its lease ends (drops listeners it added). */
 export const kDetach = Symbol.for('lifeguard.detach');
 
 let recordOfLease: <C>(lease: Lease<C, unknown>) => LeaseRecord<C>;
 
-/** @internal the record of a lease: for src/core only (adapters go through CorePool's lease methods). */
+/** Internal: the record of a lease: for src/core only (adapters go through CorePool's lease methods). */
 export function recordOf<C>(lease: Lease<C, unknown>): LeaseRecord<C> {
   return recordOfLease(lease);
 }
@@ -166,7 +166,7 @@ export class Lease<C, F = C> implements LeaseHandle, AsyncDisposable {
 }
 
 /**
- * @internal what an adapter may keep of a lease without keeping the lease alive (pg's
+ * Internal: what an adapter may keep of a lease without keeping the lease alive (pg's
  * checked-out client holds one per checkout, so a dropped lease can still be collected
  * and reported as lost): whether it ended, and the pool's answers for it.
  */
@@ -174,18 +174,18 @@ export interface LeaseRef {
   readonly released: boolean;
 }
 
-/** @internal the {@link LeaseRef} of a lease. */
+/** Internal: the {@link LeaseRef} of a lease. */
 export function leaseRef(lease: LeaseHandle): LeaseRef {
   return recordOf(lease as Lease<unknown, unknown>);
 }
 
-/** @internal throws the pool's `LEASE_RELEASED` for using `ref`'s lease after it ended. */
+/** Internal: throws the pool's `LEASE_RELEASED` for using `ref`'s lease after it ended. */
 export function refuseUse(ref: LeaseRef, what: string): never {
   const rec = ref as LeaseRecord<unknown>;
   return (rec.owner as LeaseOwner<unknown, unknown>).usedAfterRelease(rec, what);
 }
 
-/** @internal releases `ref`'s lease from the user's release function `entry` (its line is the release site). */
+/** Internal: releases `ref`'s lease from the user's release function `entry` (its line is the release site). */
 export function releaseRef(ref: LeaseRef, error: unknown, entry: (...a: never[]) => unknown): void {
   const rec = ref as LeaseRecord<unknown>;
   (rec.owner as LeaseOwner<unknown, unknown>).releaseLease(rec, error, entry);

@@ -15,7 +15,7 @@ import { CLOSE_GRACE_MS, type CloseResult, type CorePool, DEFAULT_CLOSE_TIMEOUT_
 import { scrubError } from './redact.js';
 import { type RegisteredPool, registry } from './registry.js';
 
-/** @internal what the shell needs to know of its pool. */
+/** Internal: what the shell needs to know of its pool. */
 export interface ShellOptions {
   readonly driver: DriverKind;
   readonly logger: Logger;
@@ -32,7 +32,7 @@ export interface ShellOptions {
 }
 
 /**
- * @internal defines a pool class's `name`, `target` and `app` getters (declared in the
+ * Internal: defines a pool class's `name`, `target` and `app` getters (declared in the
  * class) on its prototype; `shellOf` reads a pool's shell (from the class's static block).
  */
 export function defineIdentity<P extends object>(proto: P, shellOf: (pool: P) => { readonly core: { readonly name: string }; readonly options: ShellOptions }): void {
@@ -46,7 +46,7 @@ export function defineIdentity<P extends object>(proto: P, shellOf: (pool: P) =>
 type OnceWrapper = EventListener & { listener?: EventListener };
 type Entry = (...args: never[]) => unknown;
 
-/** @internal the part of a pool that does not depend on its driver. */
+/** Internal: the part of a pool that does not depend on its driver. */
 export class PoolShell<C, F> {
   readonly core: CorePool<C, F>;
   readonly hub: EventHub;

@@ -17,14 +17,14 @@ import type { PgDriver } from './driver.js';
 /** Called with each notification: `(payload, channel)`. */
 export type NotificationHandler = (payload: string | undefined, channel: string) => void;
 
-/** @internal */
+/** Internal: not part of the published API. */
 export interface ListenerState extends DedicatedState {
   readonly handlers: Map<string, NotificationHandler>;
   /** The current connection; replaced after a reconnect. */
   readonly conn: { client: pg.Client };
 }
 
-/** @internal routes notifications to the state's handlers; never references the handle. */
+/** Internal: routes notifications to the state's handlers; never references the handle. */
 export function attachNotifications(client: pg.Client, state: ListenerState, onError: (err: unknown) => void): void {
   client.on('notification', (msg: pg.Notification) => {
     state.lastMessageAt = Date.now();
@@ -93,7 +93,7 @@ export class PgListener extends ConnectionHandle {
   }
 }
 
-/** @internal what opening a listener needs of its pool. */
+/** Internal: what opening a listener needs of its pool. */
 export interface ListenerContext {
   readonly shell: PoolShell<pg.Client, PgPoolClient>;
   readonly driver: Pick<PgDriver, 'create' | 'destroy' | 'isLimitError'>;
@@ -103,7 +103,7 @@ export interface ListenerContext {
 }
 
 /**
- * @internal opens a listener inside the budget, and keeps it listening: when its
+ * Internal: opens a listener inside the budget, and keeps it listening: when its
  * connection drops, another is opened (same permit) and LISTENs again, with backoff.
  */
 export async function openListener(ctx: ListenerContext, site: SiteHolder | undefined, opts: { timeoutMs?: number; tag?: string } | undefined): Promise<PgListener> {

@@ -178,7 +178,7 @@ export function releaseOnError(err: unknown): { release: unknown; error: unknown
 }
 
 /**
- * @internal carries a failed ROLLBACK out of the transaction body to
+ * Internal: carries a failed ROLLBACK out of the transaction body to
  * {@link releaseOnError}, which unwraps it: the caller gets `original`, never this.
  */
 export class RollbackFailed extends Error {

@@ -26,14 +26,14 @@ export interface DedicatedOptions {
   tag?: string;
 }
 
-/** @internal what opening needs of the pool. */
+/** Internal: what opening needs of the pool. */
 export interface OpenContext<C extends RedisClient> {
   readonly shell: PoolShell<C, C>;
   readonly topology: Topology<C>;
   readonly opts: ResolvedRedisOptions;
 }
 
-/** @internal a subscriber: its connection, its handlers, resubscribe events. */
+/** Internal: a subscriber: its connection, its handlers, resubscribe events. */
 export async function openSubscriber<C extends RedisClient>(ctx: OpenContext<C>, site: SiteHolder | undefined, opts: DedicatedOptions | undefined): Promise<Subscriber> {
   const { shell } = ctx;
   const tag = opts?.tag ?? contextStorage.getStore()?.tag;
@@ -71,7 +71,7 @@ export async function openSubscriber<C extends RedisClient>(ctx: OpenContext<C>,
   return sub;
 }
 
-/** @internal a dedicated connection. */
+/** Internal: a dedicated connection. */
 export async function openDedicated<C extends RedisClient>(ctx: OpenContext<C>, site: SiteHolder | undefined, opts: DedicatedOptions | undefined): Promise<DedicatedConnection> {
   const tag = opts?.tag ?? contextStorage.getStore()?.tag;
   const raw = (await open(ctx, 'dedicated', opts)) as Redis;

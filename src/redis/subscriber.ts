@@ -14,13 +14,13 @@ import { leaseClient } from './client.js';
 /** Called with each message: `(message, channel)`, plus the pattern for pattern subscriptions. */
 export type MessageHandler = (message: string, channel: string, pattern?: string) => void;
 
-/** @internal */
+/** Internal: not part of the published API. */
 export interface SubscriberState extends DedicatedState {
   readonly handlers: Map<string, MessageHandler>;
   readonly patternHandlers: Map<string, MessageHandler>;
 }
 
-/** @internal wires the connection's message events to the state's handlers. */
+/** Internal: wires the connection's message events to the state's handlers. */
 export function attachHandlers(raw: Redis, state: SubscriberState, onError: (err: unknown) => void): void {
   raw.on('message', (channel: string, message: string) => {
     state.lastMessageAt = Date.now();
