@@ -14,7 +14,7 @@
 import dc from 'node:diagnostics_channel';
 import { contextStorage } from './context.js';
 import type { CircuitState, DriverKind, LeaseInfo } from './events.js';
-import { kRecord, type Lease } from './lease.js';
+import { type Lease, recordOf } from './lease.js';
 import { describeSite, type SiteContext, type SiteSource } from './leaks.js';
 import type { AcquireOptions } from './options.js';
 import type { LeakKind } from './meter.js';
@@ -128,7 +128,7 @@ export function traceAcquire<L extends Lease<unknown, unknown>>(
     const returnedAt = performance.now();
     return p.then(
         (lease) => {
-          const rec = lease[kRecord];
+          const rec = recordOf(lease);
           msg.waitMs = rec.acquiredAt <= returnedAt ? 0 : rec.acquiredAt - msg.startedAt;
           msg.leaseId = rec.id;
           msg.connectionId = rec.conn.id;

@@ -7,18 +7,38 @@
  * close() has its connection closed and is reported as a `subscriber-lost` leak with
  * its creation site.
  */
-import type { BudgetKind } from './budget.js';
-import { AcquireTimeoutError, ConfigError, ConnectionLimitError } from './errors.js';
-import { MAX_DURATION_MS } from './options.js';
+import type { Budget, BudgetKind } from './budget.js';
+import { AcquireTimeoutError, ConfigError, ConnectionLimitError, LeaseReleasedError } from './errors.js';
+import { MAX_DURATION_MS, type ResolvedCommonOptions } from './options.js';
 import { describeValue } from './redact.js';
-import type { LeaseInfo } from './events.js';
+import type { DriverKind, EventHub, LeaseInfo } from './events.js';
 import type { SiteHolder } from './site.js';
-import type { CorePool } from './pool.js';
+import type { PoolMeter } from './meter.js';
+import type { PoolStats } from './pool.js';
 import { leakChannel, publishLeak } from './channels.js';
 import { describeSite, leakBlock, type SiteContext } from './leaks.js';
 import { safeLog } from './logger.js';
+import { settleWithin } from './timeouts.js';
 
-/** What the tracker keeps of one dedicated connection. Must not reference its handle. */
+/** Internal: what the tracker uses of its pool's engine (a `CorePool` of any connection type). */
+export interface TrackerHost {
+  readonly name: string;
+  readonly kind: DriverKind;
+  readonly options: Pick<ResolvedCommonOptions, 'max' | 'logger'>;
+  readonly budget: Budget;
+  readonly meter: Pick<PoolMeter, 'leaks'>;
+  readonly events: EventHub;
+  readonly siteContext: SiteContext;
+  readonly closing: boolean;
+  shedIdle(): boolean;
+  stats(): Pick<PoolStats, 'active' | 'idle' | 'pending' | 'ceiling'>;
+  leases(): LeaseInfo[];
+}
+
+/** What the user calls each kind in messages. */
+const HANDLE_NAMES = { subscriber: 'subscriber', listener: 'listener', dedicated: 'dedicated connection' } as const;
+
+/** Internal: what the tracker keeps of one dedicated connection. Must not reference its handle. */
 export interface DedicatedState {
   readonly id: number;
   readonly kind: 'subscriber' | 'listener' | 'dedicated';
@@ -44,16 +64,22 @@ export interface DedicatedInfo extends LeaseInfo {
   readonly lastMessageAt: number | undefined;
 }
 
+/** Internal: the pool's subscribers, listeners and dedicated connections. */
 export class DedicatedTracker {
-  readonly #core: CorePool<unknown, unknown>;
+  readonly #core: TrackerHost;
   readonly #live = new Set<DedicatedState>();
   readonly #finalizer = new FinalizationRegistry<DedicatedState>((s) => this.#onLost(s));
   /** Handles with an active subscription, held strongly until they unsubscribe everything or close. */
   readonly #held = new Map<DedicatedState, object>();
   #seq = 0;
 
-  constructor(core: CorePool<never, never>) {
-    this.#core = core as unknown as CorePool<unknown, unknown>;
+  constructor(core: TrackerHost) {
+    this.#core = core;
+  }
+
+  /** The pool's engine, as far as the tracker uses it. */
+  get host(): TrackerHost {
+    return this.#core;
   }
 
   /** A fresh state for a connection just opened. */
@@ -150,6 +176,18 @@ export class DedicatedTracker {
     );
   }
 
+  /** `LEASE_RELEASED` for the use `what` (e.g. `'subscribe() on'`) of a closed connection. */
+  usedAfterClose(state: DedicatedState, what: string): LeaseReleasedError {
+    return new LeaseReleasedError({
+      pool: this.#core.name,
+      leaseId: state.id,
+      what,
+      acquiredAt: describeSite(state.site, this.#core.siteContext).site,
+      releasedAt: 'close()',
+      handle: HANDLE_NAMES[state.kind],
+    });
+  }
+
   /** Closes one connection and returns its permit; idempotent. */
   async close(state: DedicatedState, kind: BudgetKind, timeoutMs?: number): Promise<void> {
     if (state.closed) return;
@@ -180,9 +218,7 @@ export class DedicatedTracker {
       await all;
       return open;
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await settleWithin(all, timeoutMs);
     return open;
   }
 

@@ -59,6 +59,6 @@ export interface LeaseHandle {
   readonly id: number;
   readonly released: boolean;
   release(error?: unknown): void;
-  /** Throws `LeaseReleasedError` for the use `what` (e.g. `'query on'`). */
+  /** @internal throws `LeaseReleasedError` for the use `what` (e.g. `'query on'`). */
   assertUsable(what: string): void;
 }

@@ -15,7 +15,7 @@
  */
 import type pg from 'pg';
 import type { LeaseHandle } from '../core/driver.js';
-import { kRecord, type Lease, type LeaseOwner, type LeaseRecord } from '../core/lease.js';
+import { type LeaseRef, leaseRef, refuseUse, releaseRef } from '../core/lease.js';
 
 /**
  * A checked-out PostgreSQL client: the real `pg.Client` (`instanceof pg.Client`), with
@@ -32,7 +32,7 @@ interface GuardState {
    * use is refused. The record, not the lease: a lease the user drops must stay
    * collectable, for `lost` leak detection.
    */
-  rec: LeaseRecord<pg.Client> | undefined;
+  rec: LeaseRef | undefined;
   /** An own `query` the client had before the guard (set by `onConnect`, say). */
   readonly own: QueryFn | undefined;
 }
@@ -50,13 +50,12 @@ function guardedQuery(this: Guarded, ...args: unknown[]): unknown {
   if (g !== undefined) {
     const rec = g.rec;
     if (rec !== undefined && rec.released) {
-      const owner = rec.owner as LeaseOwner<pg.Client, unknown>;
       const cb = args[args.length - 1];
-      if (typeof cb !== 'function') owner.usedAfterRelease(rec, 'query on');
+      if (typeof cb !== 'function') refuseUse(rec, 'query on');
       // callback form: the error goes to the callback (asynchronously), as pg reports errors
       let err: unknown;
       try {
-        owner.usedAfterRelease(rec, 'query on');
+        refuseUse(rec, 'query on');
       } catch (e) {
         err = e;
       }
@@ -70,7 +69,7 @@ function guardedQuery(this: Guarded, ...args: unknown[]): unknown {
 
 function dispose(this: Guarded): Promise<void> {
   const rec = this[kGuard]?.rec;
-  if (rec !== undefined && !rec.released) (rec.owner as LeaseOwner<pg.Client, unknown>).releaseLease(rec, undefined, dispose);
+  if (rec !== undefined && !rec.released) releaseRef(rec, undefined, dispose);
   return Promise.resolve();
 }
 
@@ -97,11 +96,10 @@ export function rawQuery(client: pg.Client): QueryFn {
  */
 export function checkOut(client: pg.Client, lease: LeaseHandle): PgPoolClient {
   const c = client as Guarded;
-  const rec = (lease as Lease<pg.Client, unknown>)[kRecord];
-  const owner = rec.owner as LeaseOwner<pg.Client, unknown>;
+  const rec = leaseRef(lease);
   const g = c[kGuard];
   if (g !== undefined) g.rec = rec;
-  const release = (err?: Error | boolean): void => owner.releaseLease(rec, err === false ? undefined : err, release);
+  const release = (err?: Error | boolean): void => releaseRef(rec, err === false ? undefined : err, release);
   c.release = release;
   return c as PgPoolClient;
 }

@@ -4,26 +4,21 @@
  * `withTransaction`, `stats` and `leases`.
  */
 import type pg from 'pg';
+import { EventEmitter } from 'node:events';
 import { loadPg } from '../core/peer.js';
-import { contextStorage } from '../core/context.js';
-import { type EventListener, EventHub, type LeaseInfo } from '../core/events.js';
-import { Lease, kRecord } from '../core/lease.js';
+import type { DestroyReason, EventListener, LeaseInfo } from '../core/events.js';
+import type { Lease } from '../core/lease.js';
 import type { AcquireOptions } from '../core/options.js';
-import { CLOSE_GRACE_MS, type CloseResult, CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from '../core/pool.js';
-import type { DestroyReason } from '../core/events.js';
-import { poolClosed } from '../core/closed.js';
-import { registry } from '../core/registry.js';
-import { DedicatedTracker, type DedicatedInfo } from '../core/dedicated.js';
+import { type CloseResult, CorePool, type PoolStats } from '../core/pool.js';
+import type { DedicatedInfo } from '../core/dedicated.js';
 import { PoolClosedError } from '../core/errors.js';
-import { safeLog } from '../core/logger.js';
-import { describeValue, scrubError } from '../core/redact.js';
-import { attachNotifications, type ListenerState, PgListener } from './listener.js';
+import { defineIdentity, PoolShell } from '../core/shell.js';
+import { type ListenerContext, openListener, type PgListener } from './listener.js';
 import { bouncerRefusal } from './bouncer.js';
-import { ScopedCall } from '../core/scoped.js';
-import type { SiteHolder } from '../core/site.js';
-import { type PgPoolClient, rawQuery } from './client.js';
+import type { PgPoolClient } from './client.js';
 import { PgDriver } from './driver.js';
 import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './options.js';
+import { installQuery, releaseOnError, RollbackFailed } from './query.js';
 import { beginStatement, type TransactionOptions } from './transaction.js';
 
 /** A lease of a PostgreSQL connection: `lease.client` is the pooled `pg.Client` ({@link PgPoolClient}). */
@@ -32,7 +27,6 @@ export type PgLease = Lease<pg.Client, PgPoolClient>;
 /** pg.Pool's `connect(callback)` callback: `done(err?)` releases the client. */
 export type PgConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: Error | boolean) => void) => void;
 
-type Callback<T> = (err: Error | undefined, value?: T) => void;
 type ClientClass = new (config: pg.ClientConfig) => pg.Client;
 
 /** pg-pool's debug lines for the removal reasons it has. */
@@ -42,7 +36,9 @@ const REMOVE_LOG: Partial<Record<DestroyReason, string>> = {
   lifetime: 'remove expired client',
 };
 type AnyListener = (...args: never[]) => void;
-type OnceWrapper = EventListener & { listener?: AnyListener };
+
+/** EventEmitter's own count, called directly: the pool's `listenerCount` override also answers for 'event'. */
+const emitterListenerCount = EventEmitter.prototype.listenerCount as (this: EventEmitter, event: string | symbol) => number;
 
 /**
  * The base class of LifeguardPgPool: the application's `pg.Pool`, resolved when the
@@ -60,13 +56,22 @@ const PgPoolBase = function PgPoolBase(this: unknown, ...args: unknown[]): objec
 
 /** A PostgreSQL pool: `pg.Pool`'s API on lifeguard's engine. */
 export class LifeguardPgPool extends PgPoolBase {
+  readonly #shell: PoolShell<pg.Client, PgPoolClient>;
   readonly #core: CorePool<pg.Client, PgPoolClient>;
-  readonly #hub: EventHub;
   readonly #opts: ResolvedPgOptions;
-  readonly #driver: PgDriver;
-  readonly #tracker: DedicatedTracker;
-  #ended = false;
-  #closed: Promise<CloseResult> | undefined;
+  /** What opening a listener needs of this pool. */
+  readonly #listening: ListenerContext;
+  /** A user checkout through `connect()`: the client, with no garbage-collection tracking (the pool holds the client). One per pool, not per call. */
+  readonly #checkedOut = (lease: PgLease): pg.PoolClient => {
+    this.#core.untrack(lease);
+    return lease.client;
+  };
+
+  static {
+    // pool.query and pg.Pool's count getters, on the prototype (they reach the engine here, where #core is in scope)
+    installQuery(LifeguardPgPool.prototype, (pool) => pool.#core);
+    defineIdentity(LifeguardPgPool.prototype, (pool) => pool.#shell);
+  }
 
   /**
    * Use `createPgPool()` or `getPoolManager().pg()`; `new LifeguardPgPool(options, Client)`
@@ -94,15 +99,13 @@ export class LifeguardPgPool extends PgPoolBase {
     const self = this as unknown as { Client: ClientClass };
     if (opts.Client === undefined && Client !== undefined) self.Client = Client;
     const ClientClass = self.Client;
-    this.#driver = new PgDriver(opts, ClientClass);
-    this.#hub = new EventHub(registry.hub, c.logger);
-    this.#tracker = undefined as unknown as DedicatedTracker;
-    const driver = this.#driver;
+    const driver = new PgDriver(opts, ClientClass);
     const log = opts.log;
-    this.#core = new CorePool(
-      this.#driver,
+    const shellOptions = { driver: 'pg', logger: c.logger, connectTimeoutMs: c.connectTimeoutMs, secrets: opts.secrets, label: 'pool', target: opts.target, app: c.app } as const;
+    this.#shell = new PoolShell(this, shellOptions, (hub) => new CorePool(
+      driver,
       c,
-      this.#hub,
+      hub,
       {
         onConnect: (client) => {
           if (this.#has('connect')) this.emit('connect', client);
@@ -131,37 +134,33 @@ export class LifeguardPgPool extends PgPoolBase {
         },
       },
       { openMin: false },
-    );
-    this.#tracker = new DedicatedTracker(this.#core as unknown as CorePool<never, never>);
+    ));
+    this.#core = this.#shell.core;
+    this.#listening = {
+      shell: this.#shell,
+      driver,
+      acquireTimeoutMs: c.acquireTimeoutMs,
+      // issue 17: LISTEN needs a session, which PgBouncer's transaction mode does not keep
+      refuse: () => {
+        if (opts.pgbouncer) throw bouncerRefusal(this.name, 'listen', 'listener()');
+      },
+    };
     Object.defineProperty(this, 'ending', { get: () => this.#core.closing, configurable: true });
-    Object.defineProperty(this, 'ended', { get: () => this.#ended, configurable: true });
-    registry.pools.add(this);
+    Object.defineProperty(this, 'ended', { get: () => this.#shell.ended, configurable: true });
+    this.#shell.register();
   }
 
-  /** EventEmitter listeners for a pg.Pool event, without a call per check. */
+  /** EventEmitter listeners for a pg.Pool event (EventEmitter's own count: a property read, no allocation). */
   #has(event: string): boolean {
-    return (this as unknown as { _events: Record<string, unknown> })._events[event] !== undefined;
+    return emitterListenerCount.call(this, event) > 0;
   }
 
   /** The pool's name. */
-  get name(): string {
-    return this.#core.name;
-  }
-
+  declare readonly name: string;
   /** Where the pool connects, with any password masked. */
-  get target(): string {
-    return this.#opts.target;
-  }
-
+  declare readonly target: string;
   /** The `app` option: the first part of the server-side connection names. */
-  get app(): string {
-    return this.#opts.common.app;
-  }
-
-  /** @internal the engine, for the pg.Pool count getters. */
-  get _core(): CorePool<pg.Client, PgPoolClient> {
-    return this.#core;
-  }
+  declare readonly app: string;
 
   // ---- pg.Pool API ----------------------------------------------------------------
 
@@ -175,7 +174,7 @@ export class LifeguardPgPool extends PgPoolBase {
   override connect(callback: PgConnectCallback): void;
   override connect(callback?: PgConnectCallback): Promise<pg.PoolClient> | void {
     const site = this.#core.site(LifeguardPgPool.prototype.connect);
-    const p = this.#core.acquire(undefined, site, true).then(checkedOut);
+    const p = this.#core.acquire(undefined, site, true).then(this.#checkedOut);
     if (callback === undefined) return p;
     p.then(
       (client) => process.nextTick(callback, undefined, client, client.release),
@@ -197,8 +196,9 @@ export class LifeguardPgPool extends PgPoolBase {
     if (this.#core.closing) {
       p = Promise.reject(new PoolClosedError(this.name, 'Called end on pool more than once'));
     } else {
+      const connectTimeoutMs = this.#opts.common.connectTimeoutMs;
       p = this.#core.close({ timeoutMs: Infinity, serveWaiters: true }).then(async () => {
-        await this.#afterClose(this.#opts.common.connectTimeoutMs);
+        await this.#shell.finish(() => connectTimeoutMs);
       });
     }
     if (callback === undefined) return p;
@@ -222,9 +222,7 @@ export class LifeguardPgPool extends PgPoolBase {
    * awaited this call, at no per-call cost.
    */
   withConnection<T>(fn: (client: PgPoolClient) => Promise<T> | T, opts?: AcquireOptions): Promise<T> {
-    const call = this.#core.scoped<T>(LifeguardPgPool.prototype.withConnection);
-    void this.#core.runScoped(call, opts, fn, releaseOnError);
-    return call.promise;
+    return this.#shell.withConnection(LifeguardPgPool.prototype.withConnection, fn, opts, releaseOnError);
   }
 
   /**
@@ -276,79 +274,7 @@ export class LifeguardPgPool extends PgPoolBase {
    */
   async listener(opts?: { timeoutMs?: number; tag?: string }): Promise<PgListener> {
     const site = this.#core.longLivedSite(LifeguardPgPool.prototype.listener);
-    if (this.#core.closing) throw new PoolClosedError(this.name);
-    // issue 17: LISTEN needs a session, which PgBouncer's transaction mode does not keep
-    if (this.#opts.pgbouncer) throw bouncerRefusal(this.name, 'listen', 'listener()');
-    const tag = opts?.tag ?? contextStorage.getStore()?.tag;
-    await this.#tracker.reserve('listener', opts?.timeoutMs ?? this.#opts.common.acquireTimeoutMs, 'listener');
-    let client: pg.Client;
-    try {
-      client = await this.#driver.create();
-    } catch (err) {
-      this.#core.budget.give('listener');
-      // the server's connection limit: a lifeguard error that names it
-      if (this.#driver.isLimitError(err)) throw this.#tracker.limitError('listener', err);
-      throw err;
-    }
-    if (this.#core.closing) {
-      // close() ran while it was opened: its closeAll() did not see this one
-      await this.#driver.destroy(client);
-      this.#core.budget.give('listener');
-      throw new PoolClosedError(this.name);
-    }
-    const driver = this.#driver;
-    const core = this.#core;
-    const conn = { client };
-    const state: ListenerState = {
-      ...this.#tracker.newState('listener', site, tag, () => driver.destroy(conn.client)),
-      handlers: new Map(),
-      conn,
-    };
-    const onHandlerError = (err: unknown): void =>
-      safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} handler threw: ${describeValue(err)}`);
-    const watch = (c: pg.Client): void => {
-      c.on('error', (err: Error) => {
-        // a listener connection that broke: reconnecting handles it (not a failure to connect)
-        scrubError(err, this.#opts.secrets);
-        if (this.#hub.active) this.#hub.emit({ type: 'error', pool: this.name, driver: 'pg', time: Date.now(), error: err, connectionId: undefined });
-      });
-      c.once('end', () => void reconnect(1));
-      attachNotifications(c, state, onHandlerError);
-    };
-    // The connection dropped: open another (same budget permit) and LISTEN again.
-    const reconnect = async (attempt: number): Promise<void> => {
-      if (state.closed || core.closing) return;
-      const delayMs = core.retryStrategy(attempt);
-      if (delayMs === null) {
-        safeLog(this.#opts.common.logger, 'error', `lifeguard: pool "${this.name}": listener #${state.id} gave up reconnecting`);
-        void this.#tracker.close(state, 'listener');
-        return;
-      }
-      await new Promise<void>((r) => setTimeout(r, delayMs).unref());
-      if (state.closed) return;
-      let next: pg.Client | undefined;
-      try {
-        next = await driver.create();
-        for (const ch of state.channels) await next.query(`LISTEN ${next.escapeIdentifier(ch)}`);
-      } catch (err) {
-        if (next !== undefined) void driver.destroy(next); // opened, but LISTEN failed
-        else core.connectionFailure(err instanceof Error ? err.message : String(err));
-        return reconnect(attempt + 1);
-      }
-      if (state.closed) {
-        void driver.destroy(next);
-        return;
-      }
-      conn.client = next;
-      watch(next);
-      if (this.#hub.active) {
-        this.#hub.emit({ type: 'resubscribe', pool: this.name, driver: 'pg', time: Date.now(), connection: 'listener', id: state.id, channels: [...state.channels], patterns: [] });
-      }
-    };
-    watch(client);
-    const handle = new PgListener(state, this.#tracker);
-    this.#tracker.track(handle, state);
-    return handle;
+    return openListener(this.#listening, site, opts);
   }
 
   /**
@@ -358,57 +284,32 @@ export class LifeguardPgPool extends PgPoolBase {
   override listeners(eventName: string | symbol): ReturnType<pg.Pool['listeners']>;
   override listeners(): DedicatedInfo[];
   override listeners(eventName?: string | symbol): ReturnType<pg.Pool['listeners']> | DedicatedInfo[] {
-    if (eventName === undefined) return this.#tracker.list();
+    if (eventName === undefined) return this.#shell.tracker.list();
     return super.listeners(eventName as 'error');
   }
 
   /** Counters, budget and wait/hold percentiles. */
   stats(): PoolStats {
-    return this.#core.stats();
+    return this.#shell.stats();
   }
 
   /** Outstanding leases and listeners, oldest first: id, age, tag, acquisition site. */
   leases(): LeaseInfo[] {
-    return [...this.#core.leases(), ...this.#tracker.list()].sort((a, b) => b.ageMs - a.ageMs);
+    return this.#shell.leases();
   }
 
   /**
    * Closes the pool: new acquires fail with `POOL_CLOSED`, waiters are rejected,
-   * leases get `timeoutMs` (default 10 s) to come back, then are forced and reported.
+   * leases get `timeoutMs` (default 10 s) to come back, then are forced and reported;
+   * then the listeners are closed, within the same deadline.
    */
   close(opts?: { timeoutMs?: number }): Promise<CloseResult> {
-    const timeoutMs = opts?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    if (this.#closed !== undefined) {
-      // concurrent and repeated calls share one close; a finite timeout bounds one still draining
-      if (timeoutMs !== Infinity) this.#core.close({ timeoutMs }).catch(noop);
-      return this.#closed;
-    }
-    return (this.#closed = (async () => {
-      const deadline = performance.now() + timeoutMs;
-      const result = await this.#core.close({ timeoutMs }).catch((err: unknown) => {
-        this.#closed = undefined; // a bad timeoutMs: the pool is not closing
-        throw err;
-      });
-      const left = timeoutMs === Infinity ? this.#opts.common.connectTimeoutMs : Math.max(CLOSE_GRACE_MS, Math.round(deadline - performance.now()));
-      const open = await this.#afterClose(left);
-      return { forced: [...result.forced, ...open] };
-    })());
-  }
-
-  /** Closes the listeners (within `timeoutMs`) and forgets the pool. */
-  async #afterClose(timeoutMs: number): Promise<LeaseInfo[]> {
-    const open = await this.#tracker.closeAll(timeoutMs);
-    this.#ended = true;
-    registry.pools.delete(this);
-    poolClosed(this);
-    return open;
+    return this.#shell.close(opts?.timeoutMs);
   }
 
   /** @internal forces outstanding leases back (lifeguard/vitest after a leak). */
   reclaim(note: string): LeaseInfo[] {
-    const open = this.#tracker.list();
-    void this.#tracker.closeAll();
-    return [...this.#core.reclaim(note), ...open];
+    return this.#shell.reclaim(note);
   }
 
   // ---- the lifeguard event stream on 'event' -------------------------------------
@@ -417,7 +318,7 @@ export class LifeguardPgPool extends PgPoolBase {
   override on(event: string | symbol, listener: AnyListener): this;
   override on(event: string | symbol, listener: AnyListener): this {
     if (event === 'event') {
-      this.#hub.add(listener as EventListener);
+      this.#shell.on(listener as EventListener);
       return this;
     }
     return (super.on as (e: string | symbol, l: AnyListener) => this)(event, listener);
@@ -431,12 +332,7 @@ export class LifeguardPgPool extends PgPoolBase {
   override once(event: string | symbol, listener: AnyListener): this;
   override once(event: string | symbol, listener: AnyListener): this {
     if (event === 'event') {
-      const wrapper: OnceWrapper = (e) => {
-        this.#hub.remove(wrapper);
-        (listener as EventListener)(e);
-      };
-      wrapper.listener = listener;
-      this.#hub.add(wrapper);
+      this.#shell.once(listener as EventListener);
       return this;
     }
     return (super.once as (e: string | symbol, l: AnyListener) => this)(event, listener);
@@ -445,7 +341,7 @@ export class LifeguardPgPool extends PgPoolBase {
   override off(event: string | symbol, listener: AnyListener): this;
   override off(event: string | symbol, listener: AnyListener): this {
     if (event === 'event') {
-      this.#hub.remove(listener as EventListener);
+      this.#shell.off(listener as EventListener);
       return this;
     }
     return (super.off as (e: string | symbol, l: AnyListener) => this)(event, listener);
@@ -456,167 +352,14 @@ export class LifeguardPgPool extends PgPoolBase {
     return this.off(event, listener);
   }
   override removeAllListeners(event?: string | symbol): this {
-    if (event === undefined || event === 'event') this.#hub.clear();
+    if (event === undefined || event === 'event') this.#shell.hub.clear();
     if (event === 'event') return this;
     return super.removeAllListeners(event);
   }
   override listenerCount(event: string | symbol, listener?: AnyListener): number {
-    if (event === 'event') return this.#hub.count;
+    if (event === 'event') return this.#shell.hub.count;
     return (super.listenerCount as (e: string | symbol, l?: AnyListener) => number)(event, listener);
   }
-}
-
-/**
- * `pool.query()` in every pg form: `(text)`, `(text, values)`, `(config)`, with or
- * without a callback, or a submittable. Installed on the prototype so the pool keeps
- * pg.Pool's own typed overloads. A callback is called from pg's own callback (no
- * promise in between), so an exception it throws is an uncaught exception, as with
- * pg.Pool.
- */
-function query(this: LifeguardPgPool, text: unknown, values?: unknown, callback?: unknown): unknown {
-  const core = this._core;
-  if (typeof text === 'function') {
-    // pg.Pool's guard: a function where the query belongs
-    const err = new Error('Passing a function as the first parameter to pool.query is not supported');
-    setImmediate(text as Callback<never>, err);
-    return undefined;
-  }
-  if (typeof values === 'function') {
-    callback = values;
-    values = undefined;
-  }
-  if (typeof text === 'object' && text !== null && typeof (text as { submit?: unknown }).submit === 'function') {
-    return querySubmittable(core, text as pg.Submittable & NodeJS.EventEmitter, values, core.site(query));
-  }
-  if (typeof callback === 'function') {
-    // nobody awaits the callback form, so it has no async caller to name: capture now
-    const site = core.site(query);
-    const cb = callback as Callback<pg.QueryResult>;
-    const now = core.acquireNow(site);
-    if (now !== undefined) {
-      // pg.Pool never calls back synchronously: pg's query callback is asynchronous
-      run(core, now, text, values, cb);
-    } else {
-      core.acquire(undefined, site, false).then(
-        (l) => run(core, l, text, values, cb),
-        (err: Error) => process.nextTick(cb, err),
-      );
-    }
-    return undefined;
-  }
-  // attributed lazily: nothing is captured unless a report asks (see core/scoped.ts)
-  const call = core.scoped<pg.QueryResult>(query);
-  const now = core.acquireNow(call);
-  if (now !== undefined) runInto(core, now, text, values, call);
-  else core.acquire(undefined, call, false).then((l) => runInto(core, l, text, values, call), (err: unknown) => call.reject(err));
-  return call.promise;
-}
-
-function runInto(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unknown, values: unknown, call: ScopedCall<pg.QueryResult>): void {
-  run(core, lease, text, values, (err, res) => (err ? call.reject(err) : call.resolve(res!)));
-}
-
-/** Runs one query on a lease with pg's callback form and releases the lease before calling back. */
-function run(core: CorePool<pg.Client, PgPoolClient>, lease: PgLease, text: unknown, values: unknown, cb: Callback<pg.QueryResult>): void {
-  const rec = lease[kRecord];
-  const client = rec.conn.raw;
-  let sent = false;
-  try {
-    rawQuery(client).call(client, text, values, (err: Error | null, res: pg.QueryResult) => {
-      // close() or a test's reclaim may have forced the lease while the query ran
-      if (err) {
-        // judged by the connection's state (a FATAL, a dead socket), not by the error
-        if (!rec.released) core.releaseLease(rec, undefined, undefined);
-        cb(err);
-      } else {
-        if (!rec.released) core.releaseLease(rec, undefined, undefined);
-        cb(undefined, res);
-      }
-    });
-    sent = true;
-  } catch (err) {
-    // pg throws at once for a query it cannot send (e.g. `undefined`): the connection is fine
-    if (!rec.released) core.releaseLease(rec, undefined, undefined);
-    if (!sent) process.nextTick(cb, err);
-  }
-}
-
-function querySubmittable(
-  core: CorePool<pg.Client, PgPoolClient>,
-  q: pg.Submittable & NodeJS.EventEmitter,
-  values: unknown,
-  site: SiteHolder | undefined,
-): unknown {
-  core.acquire(undefined, site, false).then(
-    (lease) => {
-      const rec = lease[kRecord];
-      let done = false;
-      // judged by the connection's state, not by the error
-      const finish = (): void => {
-        if (done || rec.released) return;
-        done = true;
-        core.releaseLease(rec, undefined, undefined);
-      };
-      q.once('end', finish);
-      q.once('error', finish);
-      const client = rec.conn.raw;
-      try {
-        rawQuery(client).call(client, q, values);
-      } catch (err) {
-        // refused before anything was sent: the connection is fine, the submittable gets the error
-        finish();
-        q.emit('error', err);
-      }
-    },
-    (err: unknown) => q.emit('error', err),
-  );
-  return q;
-}
-
-/** A user checkout through `connect()`: the client, with no garbage-collection tracking (the pool holds the client). */
-function checkedOut(lease: PgLease): pg.PoolClient {
-  lease[kRecord].handle = undefined;
-  return lease.client;
-}
-
-Object.defineProperty(LifeguardPgPool.prototype, 'query', { value: query, writable: true, configurable: true });
-
-// pg.Pool's counts are prototype getters in pg-pool (typed as properties): replace them.
-// As pg.Pool counts: a connection being opened is in totalCount, and its caller is not
-// in waitingCount (only callers beyond the connections on their way are).
-Object.defineProperties(LifeguardPgPool.prototype, {
-  totalCount: { get(this: LifeguardPgPool) { return this._core.total + this._core.creatingCount; }, configurable: true },
-  idleCount: { get(this: LifeguardPgPool) { return this._core.idleCount; }, configurable: true },
-  waitingCount: {
-    get(this: LifeguardPgPool) {
-      const core = this._core;
-      return Math.max(0, core.waitingCount - core.preparingCount);
-    },
-    configurable: true,
-  },
-  expiredCount: { get() { return 0; }, configurable: true },
-  // pg-pool's list of its clients, read by code that reaches into it
-  _clients: { get(this: LifeguardPgPool) { return this._core.connections(); }, set() {}, configurable: true },
-});
-
-/**
- * What a scoped call's release gets when its callback threw: a failed ROLLBACK
- * leaves the connection in an unknown state (close it, report the callback's
- * error); a connection error closes it too.
- */
-function releaseOnError(err: unknown): { release: unknown; error: unknown } {
-  if (err instanceof RollbackFailed) return { release: err.rollbackError, error: err.original };
-  // otherwise the release judges the connection by its state, never by what was thrown:
-  // an application error leaves an idle connection in the pool
-  return { release: undefined, error: err };
-}
-
-/** @internal carries a failed ROLLBACK out of the transaction body. */
-class RollbackFailed {
-  constructor(
-    readonly original: unknown,
-    readonly rollbackError: unknown,
-  ) {}
 }
 
 function noop(): void {}

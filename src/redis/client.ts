@@ -17,7 +17,7 @@ export interface ConnState {
   poisoned: string | undefined;
 }
 
-/** @internal */
+/** Internal: not part of the published API. */
 export const kConnState = Symbol('lifeguard.redisConnState');
 const kTarget = Symbol('lifeguard.redisLeaseTarget');
 

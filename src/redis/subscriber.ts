@@ -8,19 +8,19 @@
 import type { Redis } from 'ioredis';
 import type { DedicatedInfo, DedicatedState, DedicatedTracker } from '../core/dedicated.js';
 import type { LeaseHandle } from '../core/driver.js';
-import { LeaseReleasedError } from '../core/errors.js';
-import { formatSite } from '../core/site.js';
+import { ConnectionHandle } from '../core/handles.js';
 import { leaseClient } from './client.js';
 
 /** Called with each message: `(message, channel)`, plus the pattern for pattern subscriptions. */
 export type MessageHandler = (message: string, channel: string, pattern?: string) => void;
 
+/** Internal: not part of the published API. */
 export interface SubscriberState extends DedicatedState {
   readonly handlers: Map<string, MessageHandler>;
   readonly patternHandlers: Map<string, MessageHandler>;
 }
 
-/** Wires the connection's message events to the state's handlers. */
+/** Internal: wires the connection's message events to the state's handlers. */
 export function attachHandlers(raw: Redis, state: SubscriberState, onError: (err: unknown) => void): void {
   raw.on('message', (channel: string, message: string) => {
     state.lastMessageAt = Date.now();
@@ -49,35 +49,25 @@ function invoke(h: MessageHandler, onError: (err: unknown) => void, message: str
 }
 
 /** A pub/sub connection of a Redis pool. Close it when done. */
-export class Subscriber {
+export class Subscriber extends ConnectionHandle {
   readonly #raw: Redis;
   readonly #state: SubscriberState;
-  readonly #tracker: DedicatedTracker;
 
   /** @internal */
   constructor(raw: Redis, state: SubscriberState, tracker: DedicatedTracker) {
+    super(state, tracker);
     this.#raw = raw;
     this.#state = state;
-    this.#tracker = tracker;
-  }
-
-  /** Unique id within the pool. */
-  get id(): number {
-    return this.#state.id;
   }
 
   /** True once closed. */
   get closed(): boolean {
-    return this.#state.closed;
-  }
-
-  #check(what: string): void {
-    if (this.#state.closed) throw new Error(`lifeguard: ${what} on subscriber #${this.#state.id}, which is closed`);
+    return this.isClosed;
   }
 
   /** Subscribes to one or more channels; `handler` gets `(message, channel)`. */
   async subscribe(channels: string | readonly string[], handler: MessageHandler): Promise<void> {
-    this.#check('subscribe()');
+    this.check('subscribe() on');
     const list = typeof channels === 'string' ? [channels] : [...channels];
     for (const c of list) this.#state.handlers.set(c, handler);
     this.#hold();
@@ -87,7 +77,7 @@ export class Subscriber {
 
   /** Subscribes to patterns; `handler` gets `(message, channel, pattern)`. */
   async psubscribe(patterns: string | readonly string[], handler: MessageHandler): Promise<void> {
-    this.#check('psubscribe()');
+    this.check('psubscribe() on');
     const list = typeof patterns === 'string' ? [patterns] : [...patterns];
     for (const p of list) this.#state.patternHandlers.set(p, handler);
     this.#hold();
@@ -101,7 +91,7 @@ export class Subscriber {
    * `(message, channel)`. Listed with the channels.
    */
   async ssubscribe(channels: string | readonly string[], handler: MessageHandler): Promise<void> {
-    this.#check('ssubscribe()');
+    this.check('ssubscribe() on');
     const list = typeof channels === 'string' ? [channels] : [...channels];
     for (const c of list) this.#state.handlers.set(c, handler);
     // one call per channel: on a cluster, channels of different slots cannot share one
@@ -111,7 +101,7 @@ export class Subscriber {
 
   /** issue 17: unsubscribes from sharded channels. */
   async sunsubscribe(...channels: string[]): Promise<void> {
-    this.#check('sunsubscribe()');
+    this.check('sunsubscribe() on');
     for (const c of channels) await this.#raw.sunsubscribe(c);
     for (const c of channels) {
       this.#state.handlers.delete(c);
@@ -121,7 +111,7 @@ export class Subscriber {
 
   /** Unsubscribes from channels (all when none are given). */
   async unsubscribe(...channels: string[]): Promise<void> {
-    this.#check('unsubscribe()');
+    this.check('unsubscribe() on');
     await this.#raw.unsubscribe(...channels);
     const list = channels.length > 0 ? channels : [...this.#state.channels];
     for (const c of list) {
@@ -133,7 +123,7 @@ export class Subscriber {
 
   /** Unsubscribes from patterns (all when none are given). */
   async punsubscribe(...patterns: string[]): Promise<void> {
-    this.#check('punsubscribe()');
+    this.check('punsubscribe() on');
     await this.#raw.punsubscribe(...patterns);
     const list = patterns.length > 0 ? patterns : [...this.#state.patterns];
     for (const p of list) {
@@ -145,22 +135,12 @@ export class Subscriber {
 
   /** Held strongly by the pool while it has a subscription, weakly once it has none. */
   #hold(): void {
-    this.#tracker.hold(this, this.#state, this.#state.handlers.size + this.#state.patternHandlers.size > 0);
-  }
-
-  /** Closes the connection and returns its budget permit; idempotent. */
-  close(): Promise<void> {
-    return this.#tracker.close(this.#state, 'subscriber');
-  }
-
-  /** Closes on `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    this.hold(this.#state.handlers.size + this.#state.patternHandlers.size > 0);
   }
 
   /** What `subscribers()` lists for this one. */
   info(): DedicatedInfo | undefined {
-    return this.#tracker.list().find((i) => i.id === this.#state.id && i.kind === 'subscriber');
+    return this.listed();
   }
 }
 
@@ -168,27 +148,18 @@ export class Subscriber {
  * A long-lived Redis connection outside the pool, in the pool's budget. Close it
  * when done. Its `client` keeps the handle alive, so holding either is enough.
  */
-export class DedicatedConnection implements LeaseHandle {
+export class DedicatedConnection extends ConnectionHandle implements LeaseHandle {
   readonly #client: Redis;
-  readonly #state: DedicatedState;
-  readonly #tracker: DedicatedTracker;
-  readonly #pool: string;
 
   /** @internal */
-  constructor(raw: Redis, state: DedicatedState, tracker: DedicatedTracker, pool: string) {
-    this.#state = state;
-    this.#tracker = tracker;
-    this.#pool = pool;
+  constructor(raw: Redis, state: DedicatedState, tracker: DedicatedTracker) {
+    super(state, tracker);
     this.#client = leaseClient(raw, this);
-  }
-
-  get id(): number {
-    return this.#state.id;
   }
 
   /** True once closed. */
   get released(): boolean {
-    return this.#state.closed;
+    return this.isClosed;
   }
 
   /** The connection: any ioredis command, including blocking ones. Throws `LEASE_RELEASED` once closed. */
@@ -204,17 +175,6 @@ export class DedicatedConnection implements LeaseHandle {
 
   /** @internal */
   assertUsable(what: string): void {
-    if (this.#state.closed) {
-      throw new LeaseReleasedError({ pool: this.#pool, leaseId: this.#state.id, what: `${what} dedicated connection; the`, acquiredAt: formatSite(this.#state.site), releasedAt: 'close()' });
-    }
-  }
-
-  /** Closes the connection and returns its budget permit; idempotent. */
-  close(): Promise<void> {
-    return this.#tracker.close(this.#state, 'dedicated');
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    this.check(what);
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LeaseReleasedError } from '../../../src/index.js';
 import { pgConnectionCount } from '../../helpers/server-count.js';
 import { waitFor } from '../../helpers/events.js';
 import { testPgPool } from '../../helpers/pools.js';
@@ -28,5 +29,17 @@ describe('db.listener()', () => {
     await expect(pool.acquire({ timeoutMs: 100 })).rejects.toMatchObject({ code: 'ACQUIRE_TIMEOUT' });
     await listener.close();
     expect((await pool.query('select 1 as one')).rows[0].one).toBe(1);
+  });
+
+  it('a closed listener throws LEASE_RELEASED naming it and where it was opened', async () => {
+    const { pool } = testPgPool({ max: 2 });
+    const listener = await pool.listener();
+    await listener.close();
+    expect(listener.closed).toBe(true);
+    const err = await listener.listen(unique('jobs'), () => undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseReleasedError);
+    expect(err).toMatchObject({ code: 'LEASE_RELEASED', leaseId: listener.id, releasedAt: 'close()', acquiredAt: expect.stringMatching(/listener\.test\.ts:\d+/) });
+    expect((err as Error).message).toMatch(new RegExp(`listen\\(\\) on listener #${listener.id} after it was closed`));
+    await expect(listener.unlisten()).rejects.toBeInstanceOf(LeaseReleasedError);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AcquireTimeoutError, type EventOf } from '../../../src/index.js';
+import { AcquireTimeoutError, ConfigError, type EventOf, LeaseReleasedError } from '../../../src/index.js';
 import { redisConnectionCount } from '../../helpers/server-count.js';
 import { waitFor } from '../../helpers/events.js';
 import { testRedisPool } from '../../helpers/pools.js';
@@ -78,6 +78,37 @@ describe('subscribers', () => {
     const client = d.client;
     await d.close();
     expect(() => client.ping()).toThrow(expect.objectContaining({ code: 'LEASE_RELEASED' }));
+    const err = (() => {
+      try {
+        return d.client;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(LeaseReleasedError);
+    expect(err).toMatchObject({ leaseId: d.id, releasedAt: 'close()', acquiredAt: expect.stringMatching(/subscriber\.test\.ts:\d+/) });
+    expect((err as Error).message).toMatch(new RegExp(`client of dedicated connection #${d.id} after it was closed \\(opened at .*subscriber\\.test\\.ts:\\d+`));
     expect(pool.stats().budget.dedicated).toBe(0);
+  });
+
+  it('a closed subscriber throws LEASE_RELEASED naming it and where it was opened', async () => {
+    const { pool } = testRedisPool({ max: 2 });
+    const sub = await pool.subscriber();
+    await sub.close();
+    expect(sub.closed).toBe(true);
+    const err = await sub.subscribe(unique('ch'), () => undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseReleasedError);
+    expect(err).toMatchObject({ code: 'LEASE_RELEASED', leaseId: sub.id, releasedAt: 'close()', acquiredAt: expect.stringMatching(/subscriber\.test\.ts:\d+/) });
+    expect((err as Error).message).toMatch(new RegExp(`subscribe\\(\\) on subscriber #${sub.id} after it was closed`));
+    await expect(sub.unsubscribe()).rejects.toBeInstanceOf(LeaseReleasedError);
+  });
+
+  it('on() with an event other than "event" is a ConfigError naming it', () => {
+    const { pool } = testRedisPool({ max: 2 });
+    const on = pool.on.bind(pool) as (event: string, l: () => void) => unknown;
+    expect(() => on('message', () => undefined)).toThrow(ConfigError);
+    expect(() => on('message', () => undefined)).toThrow(/emits only 'event', not 'message'/);
+    const once = pool.once.bind(pool) as (event: string, l: () => void) => unknown;
+    expect(() => once('error', () => undefined)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 });
