@@ -210,5 +210,7 @@ export function resolveFields<T>(
     f.relate?.(value, path, ctx);
     (done as Record<string, unknown>)[key] = value;
   }
-  return done as T;
+  // a copy: filled key by key, `done` has gone to dictionary mode (slow property reads on
+  // the hot path, ~10% of an acquire+release); a spread copy has fast properties
+  return { ...done } as T;
 }
