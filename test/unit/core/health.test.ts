@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HealthMonitor } from '../../../src/core/health.js';
+import { CorePool } from '../../../src/core/pool.js';
+import { EventHub, type EventOf } from '../../../src/core/events.js';
+import { resolveCommonOptions, type CommonPoolOptions } from '../../../src/core/options.js';
+import type { Logger } from '../../../src/core/logger.js';
+import { FakeDriver, type FakeConn } from '../../helpers/fake-driver.js';
 
 /** A monitor whose checks follow a script: true passes, a string or any other value fails with it. */
 function monitor(failureThreshold: number, intervalMs = 1000) {
@@ -186,5 +191,97 @@ describe('HealthMonitor', () => {
     await first;
     expect(h.successes).toBe(1);
     h.m.stop();
+  });
+});
+
+/** A driver whose validation (the default health check's query) never answers while `hang` is set. */
+class HangingDriver extends FakeDriver {
+  hang = false;
+  validated = 0;
+  override validate(conn: FakeConn): Promise<boolean> {
+    this.validated++;
+    return this.hang ? new Promise<boolean>(() => undefined) : super.validate(conn);
+  }
+}
+
+function healthPool(opts: CommonPoolOptions, hooks: { healthCheck?: () => Promise<void> } = {}) {
+  const lines: string[] = [];
+  const rec = (m: string): void => {
+    lines.push(m);
+  };
+  const logger: Logger = { error: rec, warn: rec, info: rec, debug: rec };
+  const hub = new EventHub(undefined, logger);
+  const health: EventOf<'health'>[] = [];
+  hub.add((e) => {
+    if (e.type === 'health') health.push(e);
+  });
+  const driver = new HangingDriver();
+  const pool = new CorePool(driver, resolveCommonOptions({ logger, name: 'billing', ...opts }), hub, hooks);
+  return { pool, driver, health, lines };
+}
+
+describe('pool health checks', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a check query that hangs fails after min(intervalMs, connectTimeoutMs): health event, log line, stats().healthy', async () => {
+    const { pool, driver, health, lines } = healthPool({ max: 2, connectTimeoutMs: 5000, healthCheck: { intervalMs: 2000, failureThreshold: 1 } });
+    expect(pool.healthCheckTimeoutMs).toBe(2000);
+    (await pool.acquire(undefined, undefined, true)).release();
+    driver.hang = true;
+    await vi.advanceTimersByTimeAsync(2000); // the check starts
+    expect(driver.validated).toBe(1);
+    expect(health).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(health).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(health).toHaveLength(1);
+    expect(health[0]).toMatchObject({ pool: 'billing', driver: 'pg', healthy: false, detail: 'the health check query got no answer within 2000 ms' });
+    expect(pool.stats().healthy).toBe(false);
+    expect(lines).toContain('lifeguard: pool "billing" is unhealthy: the health check query got no answer within 2000 ms');
+    // the connection that did not answer is not handed out again
+    expect(pool.stats()).toMatchObject({ idle: 0, destroyed: { 'validation-failed': 1 } });
+    await pool.close({ timeoutMs: 100 });
+  });
+
+  it('is healthy again on the next passing check, and says so once', async () => {
+    let failing = true;
+    const { pool, health, lines } = healthPool({ max: 1, healthCheck: { intervalMs: 1000, failureThreshold: 2 } }, {
+      healthCheck: async () => {
+        if (failing) throw new Error('ECONNREFUSED 127.0.0.1:5432');
+      },
+    });
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(health.map((e) => [e.healthy, e.detail])).toEqual([[false, 'ECONNREFUSED 127.0.0.1:5432']]);
+    expect(lines.filter((l) => l.includes('is unhealthy'))).toEqual(['lifeguard: pool "billing" is unhealthy: ECONNREFUSED 127.0.0.1:5432']);
+    failing = false;
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(health.map((e) => e.healthy)).toEqual([false, true]);
+    expect(lines).toContain('lifeguard: pool "billing" is healthy again');
+    expect(pool.stats().healthy).toBe(true);
+    await pool.close({ timeoutMs: 100 });
+  });
+
+  it('healthCheck: false runs no checks', async () => {
+    let checks = 0;
+    const { pool } = healthPool({ max: 1, healthCheck: false }, { healthCheck: async () => void checks++ });
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(checks).toBe(0);
+    expect(pool.stats().healthy).toBe(true);
+    await pool.close({ timeoutMs: 100 });
+  });
+
+  it('close() stops the checks', async () => {
+    let checks = 0;
+    const { pool } = healthPool({ max: 1, healthCheck: { intervalMs: 1000, failureThreshold: 1 } }, { healthCheck: async () => void checks++ });
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(checks).toBe(3);
+    await pool.close({ timeoutMs: 100 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(checks).toBe(3);
   });
 });
