@@ -80,6 +80,17 @@ describe('describeSite / siteOrReason', () => {
     expect(siteOrReason(depOnly(), sampled)).toBe(`an unrecorded site (${noSiteText('no-application-frame')})`);
   });
 
+  it("a capture of only lifeguard's own and Node's frames has neither site nor stack", () => {
+    const own = holder(`CorePool.acquire (${cwd}/src/core/pool.ts:391:5)`, 'process.processTicksAndRejections (node:internal/process/task_queues:95:5)');
+    expect(describeSite(own, sampled)).toEqual({ site: undefined, stack: undefined, noSite: 'no-application-frame' });
+    const block = leakBlock('held-too-long', 'pg', leaseInfo(record(1, 0, own), 'orders', 10, sampled), 0).split('\n');
+    expect(block).toEqual([
+      'lifeguard: leak (held-too-long) in pg pool "orders": lease #1 held for 10 ms without release',
+      '  tag: (none)',
+      `  acquired at: (${noSiteText('no-application-frame')})`,
+    ]);
+  });
+
   it('siteOrReason is the bare file:line:col when there is a site', () => {
     expect(siteOrReason(appStack(), sampled)).toBe('app/routes/users.ts:41:7');
   });
