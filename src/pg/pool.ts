@@ -4,9 +4,8 @@
  * `withTransaction`, `stats` and `leases`.
  */
 import type pg from 'pg';
-import { EventEmitter } from 'node:events';
-import { loadPg } from '../core/peer.js';
-import type { DestroyReason, EventListener, LeaseInfo } from '../core/events.js';
+import type { EventListener, LeaseInfo } from '../core/events.js';
+import { EVENT_BIT, emitterListenerCount, PG_EVENTS, type PgEvent, PgPoolBase, REMOVE_LOG } from './base.js';
 import type { Lease } from '../core/lease.js';
 import type { AcquireOptions } from '../core/options.js';
 import { type CloseResult, CorePool, type PoolStats } from '../core/pool.js';
@@ -29,30 +28,7 @@ export type PgConnectCallback = (err: Error | undefined, client: pg.PoolClient |
 
 type ClientClass = new (config: pg.ClientConfig) => pg.Client;
 
-/** pg-pool's debug lines for the removal reasons it has. */
-const REMOVE_LOG: Partial<Record<DestroyReason, string>> = {
-  'max-uses': 'remove expended client',
-  idle: 'remove idle client',
-  lifetime: 'remove expired client',
-};
 type AnyListener = (...args: never[]) => void;
-
-/** EventEmitter's own count, called directly: the pool's `listenerCount` override also answers for 'event'. */
-const emitterListenerCount = EventEmitter.prototype.listenerCount as (this: EventEmitter, event: string | symbol) => number;
-
-/**
- * The base class of LifeguardPgPool: the application's `pg.Pool`, resolved when the
- * first pool is built rather than at import, so `lifeguard` loads without `pg`. Its
- * prototype chain is pointed at `pg.Pool` then, so `instanceof pg.Pool` holds.
- */
-const PgPoolBase = function PgPoolBase(this: unknown, ...args: unknown[]): object {
-  const { Pool } = loadPg();
-  if (Object.getPrototypeOf(PgPoolBase.prototype) !== Pool.prototype) {
-    Object.setPrototypeOf(PgPoolBase.prototype, Pool.prototype);
-    Object.setPrototypeOf(PgPoolBase, Pool);
-  }
-  return Reflect.construct(Pool, args, new.target as unknown as new (...a: unknown[]) => object) as object;
-} as unknown as typeof pg.Pool;
 
 /** A PostgreSQL pool: `pg.Pool`'s API on lifeguard's engine. */
 export class LifeguardPgPool extends PgPoolBase {
@@ -61,6 +37,8 @@ export class LifeguardPgPool extends PgPoolBase {
   readonly #opts: ResolvedPgOptions;
   /** What opening a listener needs of this pool. */
   readonly #listening: ListenerContext;
+  /** Which pg.Pool events have listeners (bits of EVENT_BIT). */
+  #listened = 0;
   /** A user checkout through `connect()`: the client, with no garbage-collection tracking (the pool holds the client). One per pool, not per call. */
   readonly #checkedOut = (lease: PgLease): pg.PoolClient => {
     this.#core.untrack(lease);
@@ -147,12 +125,25 @@ export class LifeguardPgPool extends PgPoolBase {
     };
     Object.defineProperty(this, 'ending', { get: () => this.#core.closing, configurable: true });
     Object.defineProperty(this, 'ended', { get: () => this.#shell.ended, configurable: true });
+    this.#sync(undefined); // listeners added while pg.Pool's constructor ran
     this.#shell.register();
   }
 
-  /** EventEmitter listeners for a pg.Pool event (EventEmitter's own count: a property read, no allocation). */
-  #has(event: string): boolean {
-    return emitterListenerCount.call(this, event) > 0;
+  /**
+   * Whether a pg.Pool event has listeners: a bit per event, kept by the listener
+   * methods below, so the hot path reads one field instead of counting listeners.
+   */
+  #has(event: PgEvent): boolean {
+    return (this.#listened & EVENT_BIT[event]) !== 0;
+  }
+
+  /** Updates the bit of `event` (any event: all of them) after listeners were added or removed. */
+  #sync(event: string | symbol | undefined): void {
+    for (const e of PG_EVENTS) {
+      if (event !== undefined && event !== e) continue;
+      if (emitterListenerCount.call(this, e) > 0) this.#listened |= EVENT_BIT[e];
+      else this.#listened &= ~EVENT_BIT[e];
+    }
   }
 
   /** The pool's name. */
@@ -321,7 +312,9 @@ export class LifeguardPgPool extends PgPoolBase {
       this.#shell.on(listener as EventListener);
       return this;
     }
-    return (super.on as (e: string | symbol, l: AnyListener) => this)(event, listener);
+    (super.on as (e: string | symbol, l: AnyListener) => this)(event, listener);
+    this.#sync(event);
+    return this;
   }
   override addListener(event: 'event', listener: EventListener): this;
   override addListener(event: string | symbol, listener: AnyListener): this;
@@ -344,7 +337,9 @@ export class LifeguardPgPool extends PgPoolBase {
       this.#shell.off(listener as EventListener);
       return this;
     }
-    return (super.off as (e: string | symbol, l: AnyListener) => this)(event, listener);
+    (super.off as (e: string | symbol, l: AnyListener) => this)(event, listener);
+    this.#sync(event);
+    return this;
   }
   override removeListener(event: 'event', listener: EventListener): this;
   override removeListener(event: string | symbol, listener: AnyListener): this;
@@ -354,7 +349,23 @@ export class LifeguardPgPool extends PgPoolBase {
   override removeAllListeners(event?: string | symbol): this {
     if (event === undefined || event === 'event') this.#shell.hub.clear();
     if (event === 'event') return this;
-    return super.removeAllListeners(event);
+    // EventEmitter removes every event's listeners only when called with no argument at all
+    if (event === undefined) super.removeAllListeners();
+    else super.removeAllListeners(event);
+    this.#sync(event);
+    return this;
+  }
+  override prependListener(event: string | symbol, listener: AnyListener): this {
+    if (event === 'event') return this.on(event, listener);
+    (super.prependListener as (e: string | symbol, l: AnyListener) => this)(event, listener);
+    this.#sync(event);
+    return this;
+  }
+  override prependOnceListener(event: string | symbol, listener: AnyListener): this {
+    if (event === 'event') return this.once(event, listener);
+    (super.prependOnceListener as (e: string | symbol, l: AnyListener) => this)(event, listener);
+    this.#sync(event);
+    return this;
   }
   override listenerCount(event: string | symbol, listener?: AnyListener): number {
     if (event === 'event') return this.#shell.hub.count;

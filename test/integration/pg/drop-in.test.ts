@@ -65,6 +65,30 @@ describe('drop-in for pg.Pool', () => {
     expect(pool.ended).toBe(true);
   });
 
+  it('pg.Pool events reach listeners however they were added, and stop once they are removed', async () => {
+    const { pool } = testPgPool({ max: 1 });
+    const seen: string[] = [];
+    pool.prependListener('acquire', () => seen.push('prepended acquire'));
+    pool.once('release', () => seen.push('once release'));
+    pool.prependOnceListener('acquire', () => seen.push('prepended once acquire'));
+    const onRelease = (): void => void seen.push('release');
+    pool.addListener('release', onRelease);
+    (await pool.connect()).release();
+    expect(seen).toEqual(['prepended once acquire', 'prepended acquire', 'once release', 'release']);
+    seen.length = 0;
+    pool.removeListener('release', onRelease);
+    pool.removeAllListeners('acquire');
+    (await pool.connect()).release();
+    expect(seen).toEqual([]);
+    pool.on('release', onRelease);
+    pool.removeAllListeners();
+    (await pool.connect()).release();
+    expect(seen).toEqual([]);
+    pool.on('acquire', () => seen.push('acquire again'));
+    (await pool.connect()).release();
+    expect(seen).toEqual(['acquire again']);
+  });
+
   it('a second release of the same lease throws LEASE_RELEASED naming both sites, and corrupts nothing', async () => {
     const { pool } = testPgPool({ max: 1, leakDetection: { captureStacks: 'always' } });
     const lease = await pool.acquire();
