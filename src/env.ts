@@ -4,6 +4,7 @@
  */
 import { ConfigError } from './core/errors.js';
 import { MAX_CONNECTIONS, MAX_DURATION_MS, show } from './core/options.js';
+import { leakThresholdFromEnv } from './core/option-env.js';
 import { redactUrl } from './core/redact.js';
 import { connectionStringProblem, type PgPoolOptions } from './pg/options.js';
 import type { RedisPoolOptions } from './redis/options.js';
@@ -25,7 +26,7 @@ function int(env: NodeJS.ProcessEnv, name: string, min: number, max: number, uni
 }
 
 function leakThreshold(env: NodeJS.ProcessEnv): { thresholdMs: number } | undefined {
-  const ms = int(env, 'LIFEGUARD_LEAK_THRESHOLD_MS', 1, MAX_DURATION_MS, 'milliseconds');
+  const ms = leakThresholdFromEnv(env);
   return ms === undefined ? undefined : { thresholdMs: ms };
 }
 
