@@ -157,48 +157,6 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     return this.#e.nested.holding(lease, fn, arg);
   }
 
-  /**
-   * A scoped call's body: takes a lease, runs `fn(client)` holding it, releases it
-   * and settles `call` with the outcome; never rejects. `failed` maps the callback's
-   * error to what the release gets (a reason to close the connection, or undefined)
-   * and what the caller gets.
-   */
-  async runScoped<T>(
-    call: ScopedCall<T>,
-    opts: AcquireOptions | undefined,
-    fn: (client: F) => Promise<T> | T,
-    failed?: (error: unknown) => { readonly release: unknown; readonly error: unknown },
-  ): Promise<void> {
-    let lease: Lease<C, F>;
-    try {
-      lease = await this.acquire(opts, call, false);
-    } catch (err) {
-      call.reject(err);
-      return;
-    }
-    const rec = recordOf(lease);
-    let result: T;
-    try {
-      result = await this.holding(lease, fn, lease.client);
-    } catch (err) {
-      const f = failed?.(err);
-      try {
-        if (!rec.released) this.releaseLease(rec, f?.release, undefined);
-      } catch {
-        // a throwing 'release' listener: the callback's error is the one to report
-      }
-      call.reject(f === undefined ? err : f.error);
-      return;
-    }
-    try {
-      if (!rec.released) this.releaseLease(rec, undefined, undefined);
-    } catch (err) {
-      call.reject(err);
-      return;
-    }
-    call.resolve(result);
-  }
-
   // ---- release -----------------------------------------------------------------------
 
   /** Ends a lease: out of the table, reported, then the connection is closed, reset or handed on. */

@@ -11,6 +11,8 @@ import { DedicatedTracker } from './dedicated.js';
 import { type DriverKind, type EventListener, EventHub, type LeaseInfo } from './events.js';
 import { LogLimiter, type Logger, safeLog } from './logger.js';
 import type { AcquireOptions } from './options.js';
+import type { Lease } from './lease.js';
+import type { ScopedCall } from './scoped.js';
 import { CLOSE_GRACE_MS, type CloseResult, type CorePool, DEFAULT_CLOSE_TIMEOUT_MS, type PoolStats } from './pool.js';
 import { scrubError } from './redact.js';
 import { type RegisteredPool, registry } from './registry.js';
@@ -104,7 +106,7 @@ export class PoolShell<C, F> {
   // ---- work ---------------------------------------------------------------------------
 
   /**
-   * Runs `fn` with a lease's client and always releases it (see `CorePool.runScoped`);
+   * Runs `fn` with a lease's client and always releases it (see `runScoped`);
    * `entry` is the pool method, for lazy attribution.
    */
   withConnection<T>(
@@ -114,8 +116,49 @@ export class PoolShell<C, F> {
     failed?: (error: unknown) => { readonly release: unknown; readonly error: unknown },
   ): Promise<T> {
     const call = this.core.scoped<T>(entry);
-    void this.core.runScoped(call, opts, fn, failed);
+    void this.runScoped(call, opts, fn, failed);
     return call.promise;
+  }
+
+  /**
+   * A scoped call's body: takes a lease, runs `fn(client)` holding it, releases it
+   * and settles `call` with the outcome; never rejects. `failed` maps the callback's
+   * error to what the release gets (a reason to close the connection, or undefined)
+   * and what the caller gets.
+   */
+  async runScoped<T>(
+    call: ScopedCall<T>,
+    opts: AcquireOptions | undefined,
+    fn: (client: F) => Promise<T> | T,
+    failed?: (error: unknown) => { readonly release: unknown; readonly error: unknown },
+  ): Promise<void> {
+    let lease: Lease<C, F>;
+    try {
+      lease = await this.core.acquire(opts, call, false);
+    } catch (err) {
+      call.reject(err);
+      return;
+    }
+    let result: T;
+    try {
+      result = await this.core.holding(lease, fn, lease.client);
+    } catch (err) {
+      const f = failed?.(err);
+      try {
+        this.core.endLease(lease, f?.release);
+      } catch {
+        // a throwing 'release' listener: the callback's error is the one to report
+      }
+      call.reject(f === undefined ? err : f.error);
+      return;
+    }
+    try {
+      this.core.endLease(lease, undefined);
+    } catch (err) {
+      call.reject(err);
+      return;
+    }
+    call.resolve(result);
   }
 
   // ---- the 'event' listeners ----------------------------------------------------------

@@ -230,7 +230,7 @@ export class LifeguardPgPool extends PgPoolBase {
       call.reject(err);
       return call.promise;
     }
-    void this.#core.runScoped(call, opts, async (client) => {
+    void this.#shell.runScoped(call, opts, async (client) => {
       await client.query(begin);
       let result: T;
       try {
