@@ -50,6 +50,21 @@ const INTERNAL = [
   'SiteContext',
   'PoolMeter',
   'assertUsable',
+  // the engine's units
+  'Engine',
+  'IdleSet',
+  'AcquireQueue',
+  'LeaseTable',
+  'Handout',
+  'Connections',
+  'Supply',
+  'Ceiling',
+  'Resilience',
+  'LeakTracker',
+  'NestedScope',
+  'PoolCounters',
+  'Shutdown',
+  'EVENT_BIT',
   // the pools' reclaim(note) (lifeguard/testing calls it; assertNoLeaks's `reclaim` option is documented)
   'reclaim(',
 ];
