@@ -8,7 +8,7 @@
  * traces): the first of them is the application's `await` line. A call nobody
  * awaits has no such chain, and says so.
  */
-import { captureSite, type SiteHolder } from './site.js';
+import { captureReaction, captureSite, type SiteHolder } from './site.js';
 
 type Entry = (...args: never[]) => unknown;
 
@@ -87,12 +87,8 @@ export class ScopedCall<T = unknown> {
 
   /** @internal afterGate's half: capture, then hand the caller the rest of the call. */
   capture(): Promise<T> {
-    const holder: SiteHolder = {};
-    const prev = Error.stackTraceLimit;
-    Error.stackTraceLimit = this.#limit;
-    Error.captureStackTrace(holder, afterGate);
-    Error.stackTraceLimit = prev;
-    this.site = holder;
+    // Node's microtask runner frames above afterGate do not count against the limit
+    this.site = captureReaction(afterGate, this.#limit);
     return this.#rest as Promise<T>;
   }
 }

@@ -48,6 +48,43 @@ export function captureSite(entry: Entry, limit: number): SiteHolder {
 }
 
 /**
+ * Node's frames that can sit above a promise reaction on the synchronous stack: none
+ * (microtasks drained after a native callback), `processTicksAndRejections`, or
+ * `runNextTicks` with the timer or immediate loop that called it (three).
+ */
+const RUNNER_FRAMES = 3;
+
+/**
+ * Captures the stack of a promise reaction (`reaction` and above cut), for the async
+ * callers that await it: Node's microtask runner frames on top are dropped, so `limit`
+ * counts the awaiting callers, and at most `limit` frames are kept.
+ */
+export function captureReaction(reaction: Entry, limit: number): SiteHolder {
+  const holder: SiteHolder = {};
+  const prev = Error.stackTraceLimit;
+  Error.stackTraceLimit = limit + RUNNER_FRAMES;
+  Error.captureStackTrace(holder, reaction);
+  Error.stackTraceLimit = prev;
+  const stack: unknown = holder.stack;
+  if (typeof stack !== 'string') return holder;
+  const lines = stack.split('\n');
+  let first = 1; // lines[0] is the `Error` header
+  while (first <= RUNNER_FRAMES && first < lines.length && isNodeFrameLine(lines[first]!)) first++;
+  if (first > 1 || lines.length > limit + 1) holder.stack = [lines[0]!, ...lines.slice(first, first + limit)].join('\n');
+  return holder;
+}
+
+function isNodeFrameLine(line: string): boolean {
+  const t = line.trim();
+  return t.startsWith('at ') && isNodeLocation(frameLocation(t.slice(3)));
+}
+
+/** A location in Node's own code (`node:internal/…`, or `internal/…` on older Node). */
+function isNodeLocation(loc: string): boolean {
+  return loc.startsWith('node:') || loc.startsWith('internal/');
+}
+
+/**
  * lifeguard's own files: its `src/` or `dist/` folder when this module runs from
  * the lifeguard package (found through its package.json). When lifeguard is bundled
  * into an application there is no such folder: its frames are cut at capture time
@@ -103,7 +140,7 @@ const enum Kind {
 
 function classify(frame: string, ignore: readonly FrameMatcher[]): Kind {
   const loc = frameLocation(frame);
-  if (loc.startsWith('node:') || loc.startsWith('internal/')) return Kind.Skip;
+  if (isNodeLocation(loc)) return Kind.Skip;
   const file = fileOf(loc);
   if (file === undefined) return Kind.Skip; // native, <anonymous>, `index 0` of Promise.all
   for (const dir of OWN_DIRS) {

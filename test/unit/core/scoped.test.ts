@@ -201,12 +201,13 @@ describe('ScopedCall', () => {
     noEntry.resolve(0);
   });
 
-  // Bug: the capture of a woken call counts Node's `processTicksAndRejections` frame
-  // against leakDetection.stackTraceLimit (documented as "frames kept per capture
-  // (user frames; lifeguard's own are cut off first)", allowed from 1). With a limit
-  // of 1 that internal frame is all that is kept, so every awaited scoped call
-  // (query, withConnection, withTransaction) is reported as "not awaited".
-  it.fails('with stackTraceLimit 1, an awaited call still names its awaiting line', async () => {
+  // The capture of a woken call counted Node's `processTicksAndRejections` frame (or
+  // runNextTicks, listOnTimeout, processTimers between timers) against
+  // leakDetection.stackTraceLimit (documented as "frames kept per capture (user frames;
+  // lifeguard's own are cut off first)", allowed from 1). With a limit of 1 that internal
+  // frame was all that was kept, so every awaited scoped call (query, withConnection,
+  // withTransaction) was reported as "not awaited".
+  it('with stackTraceLimit 1, an awaited call still names its awaiting line', async () => {
     const call = new ScopedCall<number>(true, 1);
     const result = (async () => await call.promise)(); // MARK-LIMIT1
     call.wake();
@@ -214,6 +215,49 @@ describe('ScopedCall', () => {
     expect(site(call.site) ?? '(no site)').toContain(at('MARK-LIMIT1'));
     call.resolve(1);
     await result;
+  });
+
+  it('woken between two timers (three Node frames above the capture), stackTraceLimit 1 still names the awaiting line', async () => {
+    const call = new ScopedCall<number>(true, 1);
+    const result = (async () => await call.promise)(); // MARK-TIMERS
+    // the capture runs in runNextTicks, called by listOnTimeout before the second timer
+    await new Promise<void>((resolve) => {
+      setTimeout(() => call.wake(), 1);
+      setTimeout(resolve, 1);
+    });
+    await microtasks();
+    const parsed = parseSite(call.site!, []);
+    expect(siteText(parsed)).toContain(at('MARK-TIMERS'));
+    expect(parsed.frames).toHaveLength(1);
+    call.resolve(1);
+    await result;
+  });
+
+  it('a woken capture keeps at most stackTraceLimit frames, counting only the awaiting callers', async () => {
+    const call = new ScopedCall<number>(true, 2);
+    const query = async () => await call.promise; // MARK-L2-QUERY
+    const getUser = async () => (await query()) + 1; // MARK-L2-GETUSER
+    const route = async () => (await getUser()) + 1;
+    const result = route();
+    call.wake();
+    await microtasks();
+    const h = call.site!;
+    expect(h.stack!.split('\n').filter((l) => l.trim().startsWith('at '))).toHaveLength(2);
+    const parsed = parseSite(h, []);
+    expect(parsed.frames).toHaveLength(2);
+    expect(parsed.frames[0]).toContain(at('MARK-L2-QUERY'));
+    expect(parsed.frames[1]).toContain(at('MARK-L2-GETUSER'));
+    call.resolve(1);
+    await expect(result).resolves.toBe(3);
+  });
+
+  it('with stackTraceLimit 1, a call nobody awaits is still "not-awaited"', async () => {
+    const call = new ScopedCall<number>(true, 1);
+    void call.promise.then(() => undefined);
+    call.wake();
+    await microtasks();
+    expect(describeSite(call, { ignore: [], missing: 'not-sampled' }).noSite).toBe('not-awaited');
+    call.resolve(0);
   });
 });
 
