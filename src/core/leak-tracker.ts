@@ -7,7 +7,7 @@
 import { leakChannel, publishLeak } from './channels.js';
 import type { Engine } from './engine.js';
 import type { LeaseInfo } from './events.js';
-import type { Lease, LeaseRecord } from './lease.js';
+import type { LeaseRecord } from './lease.js';
 import { type SiteContext, afterSites, formatDuration, leakBlock, leaseInfo } from './leaks.js';
 import { LogLimiter } from './logger.js';
 import { escalateText, leakResolvedText } from './messages.js';
@@ -26,6 +26,8 @@ export class LeakTracker<C, F> {
   /** Release sites are captured too ('always' mode). */
   readonly captureAlways: boolean;
   readonly #samplePeriod: number;
+  /** `captureStacks: 'sampled'`. */
+  readonly #sampled: boolean;
   /** Scoped calls are attributed lazily (capture is on at all). */
   readonly #lazySites: boolean;
   readonly #limit: number;
@@ -42,6 +44,7 @@ export class LeakTracker<C, F> {
     const ld = e.options.leakDetection;
     this.#samplePeriod = ld !== false && ld.sampleRate > 0 ? Math.max(1, Math.round(1 / ld.sampleRate)) : Infinity;
     this.captureAlways = ld !== false && ld.captureStacks === 'always';
+    this.#sampled = ld !== false && ld.captureStacks === 'sampled';
     this.#lazySites = ld !== false && ld.captureStacks !== false;
     this.#limit = ld === false ? 1 : ld.stackTraceLimit;
     this.siteContext = {
@@ -59,9 +62,8 @@ export class LeakTracker<C, F> {
    * synchronously at the public entry point, before any `await`.
    */
   site(entry: Entry): SiteHolder | undefined {
-    const ld = this.#e.options.leakDetection;
-    if (ld === false || ld.captureStacks === false) return undefined;
-    if (ld.captureStacks === 'sampled' && this.#escalatedUntil === 0) {
+    if (!this.#lazySites) return undefined; // capture off
+    if (this.#sampled && this.#escalatedUntil === 0) {
       if (++this.#sampleTick < this.#samplePeriod) return undefined;
       this.#sampleTick = 0;
     }
@@ -81,14 +83,6 @@ export class LeakTracker<C, F> {
   /** A release site, captured in 'always' mode only (a second capture per lease). */
   releaseSite(entry: Entry): SiteHolder | undefined {
     return this.captureAlways ? captureSite(entry, 3) : undefined;
-  }
-
-  /**
-   * A lease the user holds: held strongly until the next sweep; only leases still out
-   * then are registered for garbage-collection tracking (short leases never pay for it).
-   */
-  track(rec: LeaseRecord<C>, lease: Lease<C, F>): void {
-    if (this.#finalizer !== undefined) rec.handle = lease;
   }
 
   /** Sampled mode: a report had no site, so capture every acquisition for a while. */

@@ -20,10 +20,16 @@ export class LeaseTable<C, F> {
   /** Leases returned (released, destroyed, lost or forced). */
   released = 0;
   #seq = 0;
+  /** Leases the user holds are tracked for garbage collection (leak detection is on). */
+  readonly #gcTrack: boolean;
+  /** Saturation events are on. */
+  readonly #saturation: boolean;
 
   constructor(e: Engine<C, F>, owner: LeaseOwner<C, F>) {
     this.#e = e;
     this.#owner = owner;
+    this.#gcTrack = e.options.leakDetection !== false;
+    this.#saturation = e.options.saturation !== false;
   }
 
   /**
@@ -44,9 +50,10 @@ export class LeaseTable<C, F> {
         scope.held.push(rec);
         rec.scopeHeld = scope.held;
       }
-      e.leaks.track(rec, lease);
+      // held strongly until the next sweep registers it for garbage-collection tracking
+      if (this.#gcTrack) rec.handle = lease;
     }
-    if (e.options.saturation !== false) e.counters.checkSaturation();
+    if (this.#saturation) e.counters.checkSaturation();
     e.hooks.onAcquire?.(conn.raw, lease);
     if (e.events.active) {
       e.emit({ type: 'acquire', pool: e.name, driver: e.kind, time: Date.now(), leaseId: rec.id, connectionId: conn.id, waitMs, tag });

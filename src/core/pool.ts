@@ -47,6 +47,10 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
   /** Histograms and counters for exporters (`lifeguard/prometheus`, `lifeguard/otel`). */
   readonly meter: PoolMeter;
   readonly #e: Engine<C, F>;
+  // the units of the hot path, one load away
+  readonly #idle: IdleSet<C, F>;
+  readonly #queue: AcquireQueue<C, F>;
+  readonly #table: LeaseTable<C, F>;
 
   constructor(driver: Driver<C, F>, options: ResolvedCommonOptions, events: EventHub, hooks: PoolHooks<C, F> = {}, behaviour: CoreBehaviour = { openMin: true }) {
     this.name = options.name;
@@ -57,9 +61,9 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     this.meter = new PoolMeter(this, driver.server);
     const e = (this.#e = new Engine<C, F>(options.name, driver.kind, options, driver, hooks, behaviour, events, this.budget, this.meter));
     e.conns = new Connections(e);
-    e.idle = new IdleSet(e);
-    e.queue = new AcquireQueue(e);
-    e.table = new LeaseTable(e, this);
+    e.idle = this.#idle = new IdleSet(e);
+    e.queue = this.#queue = new AcquireQueue(e);
+    e.table = this.#table = new LeaseTable(e, this);
     e.handout = new Handout(e);
     e.supply = new Supply(e);
     e.leaks = new LeakTracker(e);
@@ -128,12 +132,12 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
     }
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (e.queue.size === 0) {
+    if (this.#queue.size === 0) {
       const now = performance.now();
-      const conn = e.idle.take(now);
-      if (conn !== undefined) return Promise.resolve(e.table.open(conn, site, tag, now, 0, scope, track));
+      const conn = this.#idle.take(now);
+      if (conn !== undefined) return Promise.resolve(this.#table.open(conn, site, tag, now, 0, scope, track));
     }
-    return e.queue.wait(opts?.timeoutMs ?? this.options.acquireTimeoutMs, signal, site, tag, scope, track, nested);
+    return this.#queue.wait(opts?.timeoutMs ?? this.options.acquireTimeoutMs, signal, site, tag, scope, track, nested);
   }
 
   /**
@@ -174,7 +178,7 @@ export class CorePool<C, F> implements LeaseOwner<C, F> {
       if (rec.releaseSite === undefined) rec.releaseNote = RELEASE_NOT_RECORDED;
     }
     const now = performance.now();
-    e.table.finish(rec, now);
+    this.#table.finish(rec, now);
     const conn = rec.conn;
     const failed = error !== undefined && error !== false && error !== null;
     const reset = failed || conn.broken !== undefined ? undefined : e.driver.dirtyReason(conn.raw);
