@@ -4,20 +4,11 @@
  * No connection is opened by any of these.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, pgOptionsFromEnv, redisOptionsFromEnv } from '../../../src/index.js';
+import { configError } from '../../helpers/config-error.js';
+import { pgOptionsFromEnv, redisOptionsFromEnv } from '../../../src/index.js';
 import { resolvePgOptions } from '../../../src/pg/options.js';
 import { resolveRedisOptions } from '../../../src/redis/options.js';
 import { redactUrl, scrubError } from '../../../src/core/redact.js';
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('pg driver options are checked up front', () => {
   it.each([

@@ -1,22 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/core/errors.js';
+import { configError } from '../../helpers/config-error.js';
 import { COMMON, CIRCUIT_BREAKER, HEALTH_CHECK, LEAK_DETECTION, RECONNECT, SATURATION } from '../../../src/core/option-specs.js';
 import { COMMON_KEYS, leakDefaults, resolveCommonOptions } from '../../../src/core/options.js';
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 const env = { npm_package_name: 'opts-test' } as NodeJS.ProcessEnv;
 const resolve = (o: Record<string, unknown> = {}, e: NodeJS.ProcessEnv = env) => resolveCommonOptions({ logger: quiet, ...o }, e);
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('options: declared defaults', () => {
   it('every top-level default', () => {
@@ -62,7 +52,7 @@ describe('options: declared defaults', () => {
   it('false turns off every group that can be off, but not reconnect', () => {
     const o = resolve({ leakDetection: false, circuitBreaker: false, healthCheck: false, saturation: false });
     expect([o.leakDetection, o.circuitBreaker, o.healthCheck, o.saturation]).toEqual([false, false, false, false]);
-    expect(errorOf(() => resolve({ reconnect: false })).message).toBe('lifeguard: pool "default": option reconnect must be an object, got false');
+    expect(configError(() => resolve({ reconnect: false })).message).toBe('lifeguard: pool "default": option reconnect must be an object, got false');
   });
 
   it('captureStacks is "always" under a test runner', () => {
@@ -88,7 +78,7 @@ describe('options: accepted keys derive from the declarations', () => {
     ['healthCheck', 'everyMs', 'intervalMs, failureThreshold'],
     ['saturation', 'high', 'warn, critical'],
   ])('an unknown key of %s is rejected, named, with the allowed ones', (group, key, allowed) => {
-    const e = errorOf(() => resolve({ name: 'p', [group]: { [key]: 1 } }));
+    const e = configError(() => resolve({ name: 'p', [group]: { [key]: 1 } }));
     expect(e.message).toBe(`lifeguard: pool "p": unknown option ${group}.${key} (allowed: ${allowed})`);
     expect(e.option).toBe(`${group}.${key}`);
     expect(e.pool).toBe('p');
@@ -113,13 +103,13 @@ describe('options: bounds', () => {
     [{ onNestedAcquire: 'panic' }, 'onNestedAcquire', 'one of "warn", "throw", "ignore", got "panic"'],
     [{ logger: {} }, 'logger', 'an object with error, warn, info and debug methods, got an object'],
   ])('%o is rejected naming %s', (opts, option, expected) => {
-    const e = errorOf(() => resolve({ name: 'b', ...opts }));
+    const e = configError(() => resolve({ name: 'b', ...opts }));
     expect(e.option).toBe(option);
     expect(e.message).toBe(`lifeguard: pool "b": option ${option} must be ${expected}`);
   });
 
   it('a bad name is reported before anything else, under pool "?"', () => {
-    expect(errorOf(() => resolve({ name: '', max: 0 })).message).toBe('lifeguard: pool "?": option name must be a non-empty string, got ""');
+    expect(configError(() => resolve({ name: '', max: 0 })).message).toBe('lifeguard: pool "?": option name must be a non-empty string, got ""');
   });
 });
 
@@ -135,7 +125,7 @@ describe('options: environment', () => {
   it('a bad LIFEGUARD_LEAK_THRESHOLD_MS is a ConfigError naming the variable, even when thresholdMs is given', () => {
     const e = { ...env, LIFEGUARD_LEAK_THRESHOLD_MS: 'soon' };
     for (const opts of [{}, { leakDetection: { thresholdMs: 5 } }]) {
-      const err = errorOf(() => resolve(opts, e));
+      const err = configError(() => resolve(opts, e));
       expect(err.envVar).toBe('LIFEGUARD_LEAK_THRESHOLD_MS');
       expect(err.message).toBe('lifeguard: environment variable LIFEGUARD_LEAK_THRESHOLD_MS must be an integer from 1 to 2147483647 (milliseconds), got "soon"');
     }
@@ -188,7 +178,7 @@ describe('options: a Redis pool\'s own options', () => {
     expect(r.cluster).toBeUndefined();
     expect(r.sentinel).toBeUndefined();
     expect(r.duplicateOptions).toEqual({ maxRetriesPerRequest: null });
-    const e = errorOf(() => resolveRedisOptions({ name: 'r', host: 'x' } as never, env));
+    const e = configError(() => resolveRedisOptions({ name: 'r', host: 'x' } as never, env));
     expect(e.message).toBe('lifeguard: pool "r": unknown option host (not a lifeguard option; ioredis options go in redisOptions)');
     expect(() => resolveRedisOptions({ logger: quiet, publishBudget: false, duplicateOptions: {}, redisOptions: { db: 1 } }, env)).not.toThrow();
   });
