@@ -216,7 +216,9 @@ export class PoolShell<C, F> {
    * the time left of the one deadline). Concurrent and repeated calls share one
    * close; a later finite timeout bounds a close still draining.
    */
-  close(timeoutMs: number = DEFAULT_CLOSE_TIMEOUT_MS, extras?: (left: () => number) => Promise<void>): Promise<CloseResult> {
+  close(timeoutMsOpt: number | undefined, extras?: (left: () => number) => Promise<void>): Promise<CloseResult> {
+    // `??`, not a default parameter: a JavaScript caller's null means the default too, as in the engine
+    const timeoutMs = timeoutMsOpt ?? DEFAULT_CLOSE_TIMEOUT_MS;
     if (this.#closed !== undefined) {
       if (timeoutMs !== Infinity) this.core.close({ timeoutMs }).catch(noop);
       return this.#closed;
