@@ -12,13 +12,23 @@ describe('the nested-acquire deadlock', () => {
     let entered = 0;
     let bothIn: () => void;
     const gate = new Promise<void>((r) => (bothIn = r));
+    // each caller keeps its connection until both nested acquires have settled: a caller
+    // whose timeout fired first would otherwise release and let the other one through
+    let settled = 0;
+    let bothSettled: () => void;
+    const done = new Promise<void>((r) => (bothSettled = r));
     const caller = (): Promise<unknown> =>
       pool.withConnection(async (client) => {
         await client.query('select 1');
         if (++entered === 2) bothIn();
         await gate;
-        // the bug: using the pool instead of the client already held
-        return pool.query('select 2');
+        try {
+          // the bug: using the pool instead of the client already held
+          return await pool.query('select 2');
+        } finally {
+          if (++settled === 2) bothSettled();
+          await done;
+        }
       });
     const results = await Promise.allSettled([caller(), caller()]);
     expect(nested).toHaveLength(2);
