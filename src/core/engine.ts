@@ -97,7 +97,6 @@ export class Engine<C, F> {
 
   /** A warning rate-limited per pool: a burst of connection errors or timeouts is a few lines. */
   logError(text: string): void {
-    const s = this.#errorLog.take(performance.now());
-    if (s >= 0) safeLog(this.logger, 'warn', s > 0 ? `${text} (${s} similar lines suppressed)` : text);
+    this.#errorLog.write(this.logger, 'warn', text);
   }
 }

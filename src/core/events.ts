@@ -2,7 +2,7 @@
  * One typed event stream for every pool. Events are built only when someone listens
  * (`EventHub.active`), and a listener that throws never breaks the pool.
  */
-import { type Logger, LogLimiter, safeLog } from './logger.js';
+import { type Logger, LogLimiter } from './logger.js';
 import { describeValue } from './redact.js';
 import type { NoSiteReason } from './site.js';
 
@@ -225,13 +225,6 @@ export class EventHub {
   #report(err: unknown, event: LifeguardEvent): void {
     const logger = this.#logger ?? (this.#parent === undefined ? undefined : this.#parent.#logger);
     if (logger === undefined) return;
-    const suppressed = this.#failures.take(performance.now());
-    if (suppressed < 0) return;
-    safeLog(
-      logger,
-      'error',
-      `lifeguard: an event listener failed on "${event.type}" (pool "${event.pool}"): ${describeValue(err)}` +
-        (suppressed > 0 ? ` (${suppressed} similar lines suppressed)` : ''),
-    );
+    this.#failures.write(logger, 'error', `lifeguard: an event listener failed on "${event.type}" (pool "${event.pool}"): ${describeValue(err)}`);
   }
 }

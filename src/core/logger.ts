@@ -54,4 +54,10 @@ export class LogLimiter {
     this.#suppressed = 0;
     return s;
   }
+
+  /** Logs `text` unless the burst is used up; the next line that gets through says how many were dropped. */
+  write(logger: Logger, level: keyof Logger, text: string): void {
+    const s = this.take(performance.now());
+    if (s >= 0) safeLog(logger, level, s > 0 ? `${text} (${s} similar lines suppressed)` : text);
+  }
 }

@@ -199,13 +199,9 @@ export class PoolShell<C, F> {
 
   /** A log line naming the pool; with `limiter`, rate-limited (a count of the lines suppressed). */
   log(level: keyof Logger, text: string, limiter?: LogLimiter): void {
-    let suffix = '';
-    if (limiter !== undefined) {
-      const s = limiter.take(performance.now());
-      if (s < 0) return;
-      if (s > 0) suffix = ` (${s} similar lines suppressed)`;
-    }
-    safeLog(this.#opts.logger, level, `lifeguard: ${this.#opts.label} "${this.core.name}": ${text}${suffix}`);
+    const line = `lifeguard: ${this.#opts.label} "${this.core.name}": ${text}`;
+    if (limiter !== undefined) limiter.write(this.#opts.logger, level, line);
+    else safeLog(this.#opts.logger, level, line);
   }
 
   // ---- close --------------------------------------------------------------------------

@@ -42,7 +42,7 @@ export class Supply<C, F> {
   grow(): void {
     const e = this.#e;
     const conns = e.conns;
-    if (e.closing && (!e.serveWaiters || e.queue.size === 0)) return;
+    if (e.dropping) return;
     if (this.attempt > 0 || e.resilience.tripped) {
       // after a failure: one attempt at a time, after a full-jitter backoff, while callers wait or min asks for more
       if (conns.creating > 0 || (e.queue.size === 0 && (!e.behaviour.openMin || conns.total >= e.options.min))) return;
