@@ -24,7 +24,7 @@ export class LeakTracker<C, F> {
   /** How sites of this pool become text (`leakDetection.ignoreFrames`, and why a site is missing). */
   readonly siteContext: SiteContext;
   /** Release sites are captured too ('always' mode). */
-  readonly captureAlways: boolean;
+  readonly #captureAlways: boolean;
   readonly #samplePeriod: number;
   /** `captureStacks: 'sampled'`. */
   readonly #sampled: boolean;
@@ -43,7 +43,7 @@ export class LeakTracker<C, F> {
     this.#e = e;
     const ld = e.options.leakDetection;
     this.#samplePeriod = ld !== false && ld.sampleRate > 0 ? Math.max(1, Math.round(1 / ld.sampleRate)) : Infinity;
-    this.captureAlways = ld !== false && ld.captureStacks === 'always';
+    this.#captureAlways = ld !== false && ld.captureStacks === 'always';
     this.#sampled = ld !== false && ld.captureStacks === 'sampled';
     this.#lazySites = ld !== false && ld.captureStacks !== false;
     this.#limit = ld === false ? 1 : ld.stackTraceLimit;
@@ -82,7 +82,7 @@ export class LeakTracker<C, F> {
 
   /** A release site, captured in 'always' mode only (a second capture per lease). */
   releaseSite(entry: Entry): SiteHolder | undefined {
-    return this.captureAlways ? captureSite(entry, 3) : undefined;
+    return this.#captureAlways ? captureSite(entry, 3) : undefined;
   }
 
   /** Sampled mode: a report had no site, so capture every acquisition for a while. */
